@@ -1,0 +1,85 @@
+/*
+ * core.h - what the modules of libkasa share internally: an arena
+ * allocator, diagnostics with positions, STIX timestamps, UTF-8 helpers.
+ * Nothing here is public; include/kasa/ is the public contract.
+ */
+#ifndef KASA_CORE_H
+#define KASA_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kasa/kasa.h"
+
+#if defined(__GNUC__)
+#define KASA__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define KASA__PRINTF(f, a)
+#endif
+
+/* -- arena: many small allocations, freed at once ------------------------ */
+
+typedef struct kasa__arena_block kasa__arena_block;
+
+typedef struct kasa__arena {
+    kasa__arena_block *head;
+    char *cur;
+    char *end;
+    size_t next_size;
+} kasa__arena;
+
+/* Set up an arena whose first block is `first` (caller's storage, may be
+ * NULL) of `size` bytes.  Never fails. */
+void kasa__arena_init(kasa__arena *a, void *first, size_t size);
+/* Free every block the arena allocated (not the caller's first block). */
+void kasa__arena_fini(kasa__arena *a);
+/* `n` bytes aligned to 16, or NULL when memory runs out. */
+void *kasa__arena_alloc(kasa__arena *a, size_t n);
+/* Like arena_alloc, zeroed. */
+void *kasa__arena_zalloc(kasa__arena *a, size_t n);
+/* A NUL-terminated copy of `n` bytes. */
+char *kasa__arena_strndup(kasa__arena *a, const char *s, size_t n);
+
+/* -- diagnostics ---------------------------------------------------------- */
+
+/* Fill `diag` (if not NULL) with code and message, with the position of
+ * byte `offset` in `src` (line and column are computed from it).  Pass
+ * src == NULL for an error without position.  Returns `code`. */
+kasa_err kasa__diag_at(kasa_diag *diag, kasa_err code, const char *src,
+                       size_t srclen, size_t offset, size_t toklen,
+                       const char *fmt, ...) KASA__PRINTF(7, 8);
+
+/* Line (1-based) and column (1-based, in code points) of byte `offset`. */
+void kasa__position(const char *src, size_t srclen, size_t offset,
+                    unsigned *line, unsigned *column);
+
+/* -- time ------------------------------------------------------------------ */
+
+/* An instant: seconds since 1970-01-01T00:00:00Z and nanoseconds. */
+typedef struct kasa__time {
+    int64_t sec;
+    int32_t nsec;
+} kasa__time;
+
+/*
+ * Parse a STIX timestamp "YYYY-MM-DDTHH:MM:SS[.fraction]Z" (upper-case T
+ * and Z; seconds may be 60, a leap second).  With `check_day`, the day must
+ * exist in its month.  Fractions beyond nanoseconds are truncated.
+ * Returns true on success.
+ */
+bool kasa__time_parse(const char *s, size_t len, bool check_day,
+                      kasa__time *out);
+int kasa__time_cmp(kasa__time a, kasa__time b);
+/* a + seconds (seconds may be fractional and large). */
+kasa__time kasa__time_add_seconds(kasa__time a, double seconds);
+
+/* -- UTF-8 --------------------------------------------------------------- */
+
+/* Decode one code point at s[0..len); returns its length in bytes (1..4) and
+ * stores it in *cp, or returns 0 if the bytes there are not valid UTF-8. */
+size_t kasa__utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
+/* Offset of the first invalid byte or NUL, or `len` if the text is clean. */
+size_t kasa__utf8_check(const char *s, size_t len, bool *has_nul);
+
+#endif /* KASA_CORE_H */

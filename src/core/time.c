@@ -1,0 +1,109 @@
+/*
+ * time.c - STIX timestamps: strict parsing of the RFC 3339 profile STIX
+ * uses ("2016-05-12T08:17:27.000Z"), comparison and arithmetic.  Times are
+ * kept as seconds and nanoseconds since the epoch, proleptic Gregorian,
+ * so years 0000-9999 all fit.
+ */
+#include <math.h>
+
+#include "core/core.h"
+
+/* Days from 1970-01-01 to y-m-d (Howard Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool digits(const char *s, size_t n, unsigned *out)
+{
+    unsigned v = 0;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (unsigned)(s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static unsigned days_in_month(unsigned y, unsigned m)
+{
+    static const unsigned char dim[12] = {31, 28, 31, 30, 31, 30,
+                                          31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return m == 2 && leap ? 29 : dim[m - 1];
+}
+
+bool kasa__time_parse(const char *s, size_t len, bool check_day,
+                      kasa__time *out)
+{
+    unsigned y, mo, d, h, mi, se;
+    int32_t ns = 0;
+    size_t i, nd;
+
+    /* YYYY-MM-DDTHH:MM:SS is 19 bytes; then optional .fff, then Z */
+    if (len < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+        s[13] != ':' || s[16] != ':' || s[len - 1] != 'Z')
+        return false;
+    if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
+        !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) ||
+        !digits(s + 17, 2, &se))
+        return false;
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+        return false;
+    if (check_day && d > days_in_month(y, mo))
+        return false;
+    if (len > 20) {
+        if (s[19] != '.' || len == 21)
+            return false;
+        for (i = 20, nd = 0; i < len - 1; i++, nd++) {
+            if (s[i] < '0' || s[i] > '9')
+                return false;
+            if (nd < 9)
+                ns = ns * 10 + (s[i] - '0');
+        }
+        for (; nd < 9; nd++)
+            ns *= 10;
+    }
+    out->sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    out->nsec = ns;
+    return true;
+}
+
+int kasa__time_cmp(kasa__time a, kasa__time b)
+{
+    if (a.sec != b.sec)
+        return a.sec < b.sec ? -1 : 1;
+    if (a.nsec != b.nsec)
+        return a.nsec < b.nsec ? -1 : 1;
+    return 0;
+}
+
+kasa__time kasa__time_add_seconds(kasa__time a, double seconds)
+{
+    double whole = floor(seconds);
+    int64_t ns = (int64_t)llround((seconds - whole) * 1e9);
+
+    /* beyond any representable STIX time: saturate */
+    if (whole > 1e15)
+        whole = 1e15;
+    a.sec += (int64_t)whole;
+    ns += a.nsec;
+    if (ns >= 1000000000) {
+        a.sec += 1;
+        ns -= 1000000000;
+    }
+    a.nsec = (int32_t)ns;
+    return a;
+}
