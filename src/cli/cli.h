@@ -1,0 +1,87 @@
+/*
+ * cli.h - what the files of the `kasa` command share with each other: the
+ * exit codes, the subcommand entry points and the helpers in util.c that
+ * read input files and print diagnostics.  Not part of libkasa and never
+ * included by it: the command sees the library only through include/kasa/.
+ */
+#ifndef KASA_CLI_H
+#define KASA_CLI_H
+
+#include <stdio.h>
+
+#include "kasa/kasa.h"
+#include "kasa/pattern.h"
+
+#if defined(__GNUC__)
+#define KASA_CLI_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define KASA_CLI_PRINTF(fmt, args)
+#endif
+
+/*
+ * Exit codes, as documented in `kasa --help` and docs/cli.md.
+ *   0  success, every pattern valid, the pattern matched
+ *   1  a pattern is invalid (check), the pattern did not match (match)
+ *   2  usage error, unreadable file, bad JSON, or in `match` and `inspect`
+ *      an invalid pattern or an evaluation error
+ */
+enum {
+    KASA_CLI_EXIT_OK = 0,
+    KASA_CLI_EXIT_FAIL = 1,
+    KASA_CLI_EXIT_ERROR = 2
+};
+
+/* Subcommands.  argv[0] is the subcommand's own name ("pattern", "demo").
+ * Each returns the process exit code. */
+int kasa_cli_pattern(int argc, char **argv);
+int kasa_cli_demo(int argc, char **argv);
+
+/* Print the help text of `topic` ("kasa", "pattern", "pattern check", ...)
+ * to `f`.  Returns 0, or -1 when there is no such topic. */
+int kasa_cli_help(FILE *f, const char *topic);
+
+/* "kasa: <message>\ntry 'kasa --help'\n" on stderr, returns exit code 2.
+ * `hint` names the help to read ("kasa --help", "kasa pattern --help"). */
+int kasa_cli_usage_error(const char *hint, const char *fmt, ...)
+    KASA_CLI_PRINTF(2, 3);
+
+/*
+ * Read all of `path` ("-" means standard input) into a new NUL-terminated
+ * buffer the caller frees with free().  More than `max` bytes is an error
+ * (KASA_ELIMIT), so is any read error (KASA_EIO) or running out of memory
+ * (KASA_ENOMEM); the reason is printed on stderr, prefixed with `name`.
+ */
+kasa_err kasa_cli_read_file(const char *path, const char *name, size_t max,
+                            char **out, size_t *outlen);
+
+/* The name a file is shown under in messages: "<stdin>" for "-". */
+const char *kasa_cli_source_name(const char *path);
+
+/*
+ * Print a pattern diagnostic on stderr in the compiler style:
+ *
+ *     <source>:<line>:<col>: <severity>: <message>
+ *       <the line of the pattern>
+ *       <spaces or tabs>^
+ *
+ * `text`/`len` is the pattern the diagnostic refers to.  `source` names it
+ * ("pattern", "rules.txt"); `first_line` is the line of `source` on which
+ * the text starts (1 for a pattern given on the command line, the line
+ * number within the file for one read with -f); with `first_line` 0 the
+ * location reads "<source>:<diag.line>:<col>".  A diagnostic without a
+ * position (diag->line == 0) prints just "<source>: <severity>: <message>".
+ * `severity` is "error" or "warning".
+ */
+void kasa_cli_print_pattern_diag(const char *source, unsigned first_line,
+                                 const char *severity, const char *text,
+                                 size_t len, const kasa_diag *diag);
+
+/* Same caret drawing to `f`, without the header line, every line prefixed
+ * with `indent`.  Used by the demo, which prints to stdout. */
+void kasa_cli_print_caret(FILE *f, const char *indent, const char *text,
+                          size_t len, const kasa_diag *diag);
+
+/* The message of a diagnostic, or the name of its code when it has none. */
+const char *kasa_cli_diag_message(const kasa_diag *diag);
+
+#endif /* KASA_CLI_H */

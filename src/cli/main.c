@@ -1,0 +1,229 @@
+/*
+ * main.c - the entry point of the `kasa` command: the top-level options
+ * (--help, --version), `kasa help <command>`, the help texts of every
+ * command, and the dispatch to the subcommands.  What a subcommand does
+ * lives in its own file (cmd_pattern.c, cmd_demo.c); this file only
+ * decides which one runs and turns a failed write of the output into an
+ * exit status.
+ */
+#include <string.h>
+
+#include "cli.h"
+
+/* The exit status paragraph, shared by the help texts that need it. */
+#define KASA_CLI_EXIT_HELP                                                    \
+    "exit status:\n"                                                          \
+    "  0  success: every pattern is valid, or the pattern matched\n"         \
+    "  1  a pattern is invalid (check), or the pattern did not match (match)\n" \
+    "  2  usage error, unreadable file, malformed JSON; in 'pattern match'\n" \
+    "     and 'pattern inspect' also an invalid pattern or an evaluation\n"  \
+    "     error\n"
+
+typedef struct kasa_cli_topic {
+    const char *name;
+    const char *text;
+} kasa_cli_topic;
+
+static const kasa_cli_topic kasa_cli_topics[] = {
+    {"kasa",
+     "usage: kasa [--version] [--help] <command> [<args>]\n"
+     "\n"
+     "kasa shares STIX 2.1 cyber threat indicators between partners and\n"
+     "matches their patterns against what your own sensors observed.\n"
+     "\n"
+     "commands:\n"
+     "  pattern check    check STIX patterns against the grammar and the rules\n"
+     "                   of the specification, and say where they are wrong\n"
+     "  pattern match    evaluate a pattern against observed-data JSON\n"
+     "  pattern inspect  show what a pattern is made of, as JSON\n"
+     "  demo             match the indicators of the 2015 Emdivi phishing\n"
+     "                   campaign against a built-in replay of mail and traffic\n"
+     "  help <command>   show the help of a command, as '<command> --help' does\n"
+     "\n"
+     "options:\n"
+     "  -h, --help       show this help\n"
+     "  --version        print the version of kasa\n"
+     "\n" KASA_CLI_EXIT_HELP},
+    {"pattern",
+     "usage: kasa pattern <check|match|inspect> [options] ...\n"
+     "\n"
+     "Work with STIX patterns, the language indicators are written in:\n"
+     "  kasa pattern check [options] PATTERN...   check patterns\n"
+     "  kasa pattern check [options] -f FILE      check one pattern per line\n"
+     "  kasa pattern match [options] PATTERN FILE evaluate against observed data\n"
+     "  kasa pattern inspect [options] PATTERN    show a pattern's parts\n"
+     "\n"
+     "'kasa help pattern <subcommand>' shows the options of each.\n"
+     "\n" KASA_CLI_EXIT_HELP},
+    {"pattern check",
+     "usage: kasa pattern check [options] PATTERN...\n"
+     "       kasa pattern check [options] -f FILE\n"
+     "\n"
+     "Check that each PATTERN is a valid STIX pattern: its grammar, and the\n"
+     "rules of the specification beyond it (well-formed hashes; in 2.1, no\n"
+     "qualifier applied twice to one observation).\n"
+     "With -f, read one pattern per line from FILE ('-' is standard input);\n"
+     "empty lines and lines starting with '#' are skipped.\n"
+     "\n"
+     "Each invalid pattern is reported on standard error with its position,\n"
+     "the line of the pattern and a caret under the column:\n"
+     "  pattern:1:17: error: <what is wrong>\n"
+     "    [file:name = 'x'\n"
+     "                    ^\n"
+     "The position reads FILE:LINE:COLUMN for patterns read with -f.\n"
+     "Columns are counted in characters (Unicode code points).\n"
+     "\n"
+     "options:\n"
+     "  --stix-version V  language version: 2.1 (the default) or 2.0\n"
+     "  -f, --file FILE   read the patterns from FILE, one per line\n"
+     "  -q, --quiet       print nothing; the exit status tells\n"
+     "  -v, --verbose     also print 'ok: PATTERN' for each valid pattern\n"
+     "  -h, --help        show this help\n"
+     "\n"
+     "exit status:\n"
+     "  0  every pattern is valid\n"
+     "  1  at least one pattern is invalid\n"
+     "  2  usage error or unreadable file\n"},
+    {"pattern match",
+     "usage: kasa pattern match [options] PATTERN FILE\n"
+     "\n"
+     "Evaluate PATTERN against the observed data in FILE ('-' is standard\n"
+     "input).  FILE holds JSON: a STIX bundle, a list of bundles, an\n"
+     "observed-data object or a list of observed-data objects; it may be\n"
+     "at most 256 MiB.  The result is printed as JSON:\n"
+     "  {\n"
+     "    \"matched\": true,\n"
+     "    \"observed_data\": [\"observed-data--...\", ...],\n"
+     "    \"bindings\": [{\"observation\": 0, \"observed_data\": \"observed-data--...\"}]\n"
+     "  }\n"
+     "\"observed_data\" lists the observed-data the match used, in input order;\n"
+     "each binding names an observation expression of the pattern (0 is the\n"
+     "leftmost '[...]') and the observed-data bound to it.  Observed-data\n"
+     "without an id are named \"#N\", N their 0-based position in the input.\n"
+     "A pattern that parses but breaks a rule 'pattern check' applies (a\n"
+     "malformed hash) is still evaluated, with a warning on standard error.\n"
+     "\n"
+     "options:\n"
+     "  --stix-version V  language and data version: 2.1 (default) or 2.0\n"
+     "  -h, --help        show this help\n"
+     "\n"
+     "exit status:\n"
+     "  0  the pattern matched\n"
+     "  1  the pattern did not match\n"
+     "  2  usage error, invalid pattern, unreadable file, malformed JSON,\n"
+     "     unusable observed data or an evaluation error\n"},
+    {"pattern inspect",
+     "usage: kasa pattern inspect [options] PATTERN\n"
+     "\n"
+     "Print what PATTERN is made of, as JSON: its qualifiers, its observation\n"
+     "operators and its comparisons grouped by object type.\n"
+     "\n"
+     "options:\n"
+     "  --stix-version V  language version: 2.1 (the default) or 2.0\n"
+     "  -h, --help        show this help\n"
+     "\n"
+     "exit status:\n"
+     "  0  the pattern was printed\n"
+     "  2  usage error or invalid pattern\n"},
+    {"demo",
+     "usage: kasa demo\n"
+     "\n"
+     "Show the pattern engine at work on a built-in example: indicators of\n"
+     "the 2015 Emdivi phishing campaign against the Japan Pension Service\n"
+     "(a malicious attachment, a command-and-control domain, and mail\n"
+     "followed by C2 traffic within 10 minutes), evaluated against a STIX\n"
+     "2.1 bundle of observed mail, DNS and web traffic.  Hashes and domains\n"
+     "are made up.  It also shows how an invalid pattern is reported.\n"
+     "\n"
+     "options:\n"
+     "  -h, --help  show this help\n"
+     "\n"
+     "exit status:\n"
+     "  0  every indicator behaved as expected\n"
+     "  1  an indicator did not\n"
+     "  2  usage error\n"},
+    {"help",
+     "usage: kasa help [<command>]\n"
+     "\n"
+     "Show the help of a command ('kasa help pattern check'), the same text\n"
+     "as '<command> --help'.  Without a command, show the help of kasa.\n"},
+};
+
+int kasa_cli_help(FILE *f, const char *topic)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(kasa_cli_topics) / sizeof(kasa_cli_topics[0]); i++) {
+        if (strcmp(kasa_cli_topics[i].name, topic) == 0) {
+            fputs(kasa_cli_topics[i].text, f);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* kasa help [command [subcommand]] */
+static int kasa_cli_help_cmd(int argc, char **argv)
+{
+    char topic[64];
+    int n;
+
+    if (argc < 2)
+        return kasa_cli_help(stdout, "kasa") == 0 ? KASA_CLI_EXIT_OK
+                                                  : KASA_CLI_EXIT_ERROR;
+    if (argc > 3)
+        return kasa_cli_usage_error("kasa help help",
+                                    "help: too many arguments");
+    if (argc == 3)
+        n = snprintf(topic, sizeof(topic), "%s %s", argv[1], argv[2]);
+    else
+        n = snprintf(topic, sizeof(topic), "%s", argv[1]);
+    if (n < 0 || (size_t)n >= sizeof(topic) ||
+        strcmp(topic, "kasa") == 0 || kasa_cli_help(stdout, topic) != 0) {
+        if (argc == 3)
+            return kasa_cli_usage_error("kasa --help",
+                                        "help: unknown command '%s %s'",
+                                        argv[1], argv[2]);
+        return kasa_cli_usage_error("kasa --help",
+                                    "help: unknown command '%s'", argv[1]);
+    }
+    return KASA_CLI_EXIT_OK;
+}
+
+static int kasa_cli_dispatch(int argc, char **argv)
+{
+    const char *cmd;
+
+    if (argc < 2)
+        return kasa_cli_usage_error("kasa --help", "no command given");
+    cmd = argv[1];
+    if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+        kasa_cli_help(stdout, "kasa");
+        return KASA_CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("kasa %s\n", kasa_version());
+        return KASA_CLI_EXIT_OK;
+    }
+    if (strcmp(cmd, "help") == 0)
+        return kasa_cli_help_cmd(argc - 1, argv + 1);
+    if (strcmp(cmd, "pattern") == 0)
+        return kasa_cli_pattern(argc - 1, argv + 1);
+    if (strcmp(cmd, "demo") == 0)
+        return kasa_cli_demo(argc - 1, argv + 1);
+    if (cmd[0] == '-')
+        return kasa_cli_usage_error("kasa --help", "unknown option '%s'", cmd);
+    return kasa_cli_usage_error("kasa --help", "unknown command '%s'", cmd);
+}
+
+int main(int argc, char **argv)
+{
+    int rc = kasa_cli_dispatch(argc, argv);
+
+    /* Output that could not be written is a failure, not a success. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fputs("kasa: error: could not write the output\n", stderr);
+        return KASA_CLI_EXIT_ERROR;
+    }
+    return rc;
+}
