@@ -662,6 +662,12 @@ typedef struct search {
     size_t depth;
     unsigned long steps;
     kasa_binding **out;
+    /* WITHIN and START/STOP qualifiers whose subtree is being bound: a
+     * partial binding that breaks one cannot be completed, so each new
+     * instance is checked against them at once */
+    const obs_node **win;
+    size_t *win_mark;
+    size_t nwin;
 } search;
 
 typedef struct cont cont;
@@ -718,6 +724,47 @@ static int fb_next(search *s, const cont *self)
     return enumerate(s, self->node->kids[self->idx], &k);
 }
 
+/* Does the instance just pushed keep every active window satisfiable? */
+static bool windows_ok(search *s)
+{
+    const od_obs *top = inst_obs(s, s->depth - 1);
+    size_t w, i;
+
+    for (w = 0; w < s->nwin; w++) {
+        const obs_node *n = s->win[w];
+        if (n->kind == OBS_STARTSTOP) {
+            if (kasa__time_cmp(top->first, n->stop) >= 0 ||
+                kasa__time_cmp(top->last, n->start) < 0)
+                return false;
+            continue;
+        }
+        for (i = s->win_mark[w]; i + 1 < s->depth; i++) {
+            const od_obs *o = inst_obs(s, i);
+            /* adding an instance only widens the span; WITHIN is the span
+             * from the latest start back to the earliest end */
+            if (kasa__time_cmp(top->first,
+                               kasa__time_add_seconds(o->last, n->within)) > 0 ||
+                kasa__time_cmp(o->first,
+                               kasa__time_add_seconds(top->last, n->within)) > 0)
+                return false;
+        }
+    }
+    return true;
+}
+
+/* A window's own end: its subtree is bound, so what follows is outside it. */
+static int window_done(search *s, const cont *self)
+{
+    int r;
+
+    s->nwin--;
+    r = self->next->fn(s, self->next);
+    s->win[s->nwin] = self->node;
+    s->win_mark[s->nwin] = self->mark;
+    s->nwin++;
+    return r;
+}
+
 static int within_end(search *s, const cont *self)
 {
     kasa__time max_first = {INT64_MIN, 0}, min_last = {INT64_MAX, 0};
@@ -734,7 +781,7 @@ static int within_end(search *s, const cont *self)
         kasa__time_cmp(max_first,
                        kasa__time_add_seconds(min_last, self->node->within)) > 0)
         return 0;
-    return self->next->fn(s, self->next);
+    return window_done(s, self);
 }
 
 static int startstop_end(search *s, const cont *self)
@@ -749,7 +796,7 @@ static int startstop_end(search *s, const cont *self)
             kasa__time_cmp(o->last, self->node->start) < 0)
             return 0;
     }
-    return self->next->fn(s, self->next);
+    return window_done(s, self);
 }
 
 /* Repetitions are taken in non-decreasing order of the observed-data they
@@ -835,7 +882,7 @@ static int enumerate(search *s, const obs_node *n, const cont *k)
             s->stack[s->depth].leaf = n->leaf;
             s->stack[s->depth].obs = obs;
             s->depth++;
-            r = k->fn(s, k);
+            r = s->nwin && !windows_ok(s) ? 0 : k->fn(s, k);
             s->depth--;
             s->used[obs]--;
             if (r)
@@ -858,13 +905,16 @@ static int enumerate(search *s, const obs_node *n, const cont *k)
         next.idx = 1;
         return enumerate(s, n->kids[0], &next);
     case OBS_WITHIN:
-        next.fn = within_end;
-        return enumerate(s, n->kids[0], &next);
     case OBS_STARTSTOP:
-        if (kasa__time_cmp(n->start, n->stop) >= 0)
+        if (n->kind == OBS_STARTSTOP && kasa__time_cmp(n->start, n->stop) >= 0)
             return 0;
-        next.fn = startstop_end;
-        return enumerate(s, n->kids[0], &next);
+        next.fn = n->kind == OBS_WITHIN ? within_end : startstop_end;
+        s->win[s->nwin] = n;
+        s->win_mark[s->nwin] = s->depth;
+        s->nwin++;
+        r = enumerate(s, n->kids[0], &next);
+        s->nwin--;
+        return r;
     case OBS_REPEATS:
         if (!enough_left(s, n->kids[0], n->repeats))
             return 0;
@@ -937,7 +987,9 @@ kasa_err kasa_pattern_match(const kasa_pattern *p, const kasa_observed *od,
     s.nmatches = kasa__arena_zalloc(&c.scratch, p->nleaves * sizeof(size_t));
     s.used = kasa__arena_zalloc(&c.scratch, od->nobs * sizeof(uint64_t) + 1);
     s.stack = kasa__arena_alloc(&c.scratch, (p->root->max_bind + 1) * sizeof(inst));
-    if (!s.matches || !s.nmatches || !s.used || !s.stack)
+    s.win = kasa__arena_alloc(&c.scratch, (p->nwindows + 1) * sizeof(*s.win));
+    s.win_mark = kasa__arena_alloc(&c.scratch, (p->nwindows + 1) * sizeof(size_t));
+    if (!s.matches || !s.nmatches || !s.used || !s.stack || !s.win || !s.win_mark)
         goto nomem;
 
     for (i = 0; i < od->nobs; i++)

@@ -825,6 +825,8 @@ static void collect(kasa_pattern *p, obs_node *n)
     }
     if (n->qual_error && !p->eval_error)
         p->eval_error = n->qual_error;
+    if (n->kind == OBS_WITHIN || n->kind == OBS_STARTSTOP)
+        p->nwindows++;
     for (i = 0; i < n->nkids; i++)
         collect(p, n->kids[i]);
 }

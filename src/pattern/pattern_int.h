@@ -172,6 +172,7 @@ struct kasa_pattern {
     obs_node **leaves;
     cmp_test **tests; /* every test, for freeing compiled regexes */
     size_t ntests;
+    size_t nwindows;  /* WITHIN and START/STOP qualifiers */
     const char *eval_error; /* set when evaluation must always fail */
     /* the first qualifier applied twice to one observation (2.1) */
     const char *dup_qual;
