@@ -82,4 +82,22 @@ size_t kasa__utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
 /* Offset of the first invalid byte or NUL, or `len` if the text is clean. */
 size_t kasa__utf8_check(const char *s, size_t len, bool *has_nul);
 
+/* -- encodings ---------------------------------------------------------- */
+
+/* Decode hex (an even number of digits, either case) or base64 (a multiple
+ * of 4 characters, '=' padding only at the end) into `out`, which has room
+ * for n bytes.  Return false, leaving *outlen alone, if s is malformed. */
+bool kasa__hex_decode(const char *s, size_t n, unsigned char *out,
+                      size_t *outlen);
+bool kasa__base64_decode(const char *s, size_t n, unsigned char *out,
+                         size_t *outlen);
+
+bool kasa__is_ascii(const char *s, size_t n);
+
+/* The NFC form of UTF-8 text.  Returns 0 with *out set (and *owned set to a
+ * buffer the caller must free() when one was needed), 1 if s is not valid
+ * UTF-8, -1 when memory runs out. */
+int kasa__nfc(const char *s, size_t n, const char **out, size_t *outlen,
+              char **owned);
+
 #endif /* KASA_CORE_H */

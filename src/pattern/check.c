@@ -10,7 +10,6 @@
 #include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
 
 #include "pattern/pattern_int.h"
 
@@ -257,34 +256,19 @@ bool kasa__like(const char *pat, size_t plen, const char *s, size_t slen)
 
 /* -- preparation --------------------------------------------------------------- */
 
-static bool all_ascii(const char *s, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if ((unsigned char)s[i] >= 0x80)
-            return false;
-    return true;
-}
-
+/* The NFC form of s, kept in the pattern's arena. */
 static kasa_err nfc(kasa_pattern *p, const char *s, size_t n, const char **out,
                     size_t *outlen)
 {
-    utf8proc_uint8_t *d = NULL;
-    utf8proc_ssize_t r;
+    char *owned;
+    int r = kasa__nfc(s, n, out, outlen, &owned);
 
-    if (all_ascii(s, n)) {
-        *out = s;
-        *outlen = n;
-        return KASA_OK;
+    if (r != 0)
+        return KASA_ENOMEM; /* the lexer let only valid UTF-8 in */
+    if (owned) {
+        *out = kasa__arena_strndup(&p->arena, owned, *outlen);
+        free(owned);
     }
-    r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &d,
-                     UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    if (r < 0)
-        return KASA_ENOMEM;
-    *out = kasa__arena_strndup(&p->arena, (const char *)d, (size_t)r);
-    *outlen = (size_t)r;
-    free(d);
     return *out ? KASA_OK : KASA_ENOMEM;
 }
 

@@ -16,7 +16,6 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
 
 #include "pattern/pattern_int.h"
 
@@ -225,44 +224,16 @@ static bool set_member_equal(const value *v, const value *e)
     }
 }
 
-static bool ascii(const char *s, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if ((unsigned char)s[i] >= 0x80)
-            return false;
-    return true;
-}
-
-/* NFC form of s; *owned is set when the caller must free() it. */
+/* NFC form of s, as kasa__nfc; memory errors are recorded in c. */
 static int nfc(evalctx *c, const char *s, size_t n, const char **out,
                size_t *outlen, char **owned)
 {
-    utf8proc_uint8_t *d = NULL;
-    utf8proc_ssize_t r;
+    int r = kasa__nfc(s, n, out, outlen, owned);
 
-    *owned = NULL;
-    if (ascii(s, n)) {
-        *out = s;
-        *outlen = n;
-        return 0;
-    }
-    r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &d,
-                     UTF8PROC_STABLE | UTF8PROC_COMPOSE);
-    if (r < 0) {
-        /* invalid UTF-8 (binary decoded as text): no normal form */
-        if (r == UTF8PROC_ERROR_NOMEM) {
-            c->err = kasa__diag_at(c->diag, KASA_ENOMEM, NULL, 0, 0, 0,
-                                   "out of memory");
-            return -1;
-        }
-        return 1;
-    }
-    *out = (const char *)d;
-    *outlen = (size_t)r;
-    *owned = (char *)d;
-    return 0;
+    if (r < 0)
+        c->err = kasa__diag_at(c->diag, KASA_ENOMEM, NULL, 0, 0, 0,
+                               "out of memory");
+    return r;
 }
 
 static int regex_search(evalctx *c, pcre2_code *re, const char *s, size_t n,
@@ -419,10 +390,9 @@ static bool ends_with(const char *s, size_t n, const char *suffix)
 static int decode_binary(evalctx *c, const path_step *st, json_t *j, value *v,
                          size_t obs)
 {
-    const char *s;
-    size_t n, i, m = 0;
-    unsigned char *d;
     bool hex = ends_with(st->key, st->keylen, "_hex");
+    unsigned char *d;
+    size_t n;
     char name[64];
 
     snprintf(name, sizeof(name), "%.*s", (int)(st->keylen > 60 ? 60 : st->keylen),
@@ -430,61 +400,23 @@ static int decode_binary(evalctx *c, const path_step *st, json_t *j, value *v,
     if (!json_is_string(j))
         return eval_fail(c, KASA_EEVAL, "property %s is not a string, in "
                          "observed-data %s (#%zu)", name, obs);
-    s = json_string_value(j);
-    n = json_string_length(j);
-    d = kasa__arena_alloc(&c->scratch, n + 1);
+    d = kasa__arena_alloc(&c->scratch, json_string_length(j) + 1);
     if (!d) {
         c->err = kasa__diag_at(c->diag, KASA_ENOMEM, NULL, 0, 0, 0, "out of memory");
         return -1;
     }
-    if (hex) {
-        if (n % 2)
-            goto bad;
-        for (i = 0; i < n; i += 2) {
-            int hi = s[i], lo = s[i + 1], a, b;
-            a = hi >= '0' && hi <= '9' ? hi - '0' : hi >= 'a' && hi <= 'f' ? hi - 'a' + 10
-              : hi >= 'A' && hi <= 'F' ? hi - 'A' + 10 : -1;
-            b = lo >= '0' && lo <= '9' ? lo - '0' : lo >= 'a' && lo <= 'f' ? lo - 'a' + 10
-              : lo >= 'A' && lo <= 'F' ? lo - 'A' + 10 : -1;
-            if (a < 0 || b < 0)
-                goto bad;
-            d[m++] = (unsigned char)(a << 4 | b);
-        }
-    } else {
-        uint32_t acc = 0;
-        int bits = 0, pad = 0;
-        for (i = 0; i < n; i++) {
-            int ch = (unsigned char)s[i], x;
-            if (ch == '=') {
-                pad++;
-                continue;
-            }
-            if (pad)
-                goto bad;
-            x = ch >= 'A' && ch <= 'Z' ? ch - 'A' : ch >= 'a' && ch <= 'z' ? ch - 'a' + 26
-              : ch >= '0' && ch <= '9' ? ch - '0' + 52 : ch == '+' ? 62 : ch == '/' ? 63 : -1;
-            if (x < 0)
-                goto bad;
-            acc = (acc << 6) | (uint32_t)x;
-            bits += 6;
-            if (bits >= 8) {
-                bits -= 8;
-                d[m++] = (unsigned char)(acc >> bits);
-            }
-        }
-        if ((n % 4) != 0 || pad > 2)
-            goto bad;
-    }
+    if (!(hex ? kasa__hex_decode : kasa__base64_decode)(
+            json_string_value(j), json_string_length(j), d, &n))
+        return eval_fail(c, KASA_EEVAL,
+                         hex ? "property %s does not hold valid hex, in "
+                               "observed-data %s (#%zu)"
+                             : "property %s does not hold valid base64, in "
+                               "observed-data %s (#%zu)",
+                         name, obs);
     v->kind = V_BIN;
     v->u.s.p = (const char *)d;
-    v->u.s.n = m;
+    v->u.s.n = n;
     return 0;
-bad:
-    return eval_fail(c, KASA_EEVAL, hex ? "property %s does not hold valid hex, "
-                                          "in observed-data %s (#%zu)"
-                                        : "property %s does not hold valid "
-                                          "base64, in observed-data %s (#%zu)",
-                     name, obs);
 }
 
 static int walk(evalctx *c, const od_obs *o, size_t obs, const cmp_test *t,

@@ -114,30 +114,6 @@ static bool unquote(parser *ps, const token *t, const char **out, size_t *outlen
     return true;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return c - 'A' + 10;
-}
-
-static int b64val(int c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 static bool literal(parser *ps, const token *t, value *v)
 {
     const char *s = ps->lx.src + t->off;
@@ -178,35 +154,17 @@ static bool literal(parser *ps, const token *t, value *v)
     case T_STRING:
         v->kind = V_STR;
         return unquote(ps, t, &v->u.s.p, &v->u.s.n);
-    case T_HEX: {
-        size_t n = (t->len - 3) / 2, i;
-        unsigned char *d = kasa__arena_alloc(&ps->p->arena, n + 1);
-        if (!d)
-            return oom(ps);
-        for (i = 0; i < n; i++)
-            d[i] = (unsigned char)(hexval(s[2 + 2 * i]) << 4 |
-                                   hexval(s[3 + 2 * i]));
-        v->kind = V_BIN;
-        v->u.s.p = (const char *)d;
-        v->u.s.n = n;
-        return true;
-    }
+    case T_HEX:
     case T_BINARY: {
-        const char *b = s + 2;
-        size_t m = t->len - 3, i, n = 0;
-        unsigned char *d = kasa__arena_alloc(&ps->p->arena, m / 4 * 3 + 1);
-        uint32_t acc = 0;
-        int bits = 0;
+        /* the lexer checked the form; this only decodes */
+        unsigned char *d = kasa__arena_alloc(&ps->p->arena, t->len);
+        size_t n = 0;
         if (!d)
             return oom(ps);
-        for (i = 0; i < m && b[i] != '='; i++) {
-            acc = (acc << 6) | (uint32_t)b64val((unsigned char)b[i]);
-            bits += 6;
-            if (bits >= 8) {
-                bits -= 8;
-                d[n++] = (unsigned char)(acc >> bits);
-            }
-        }
+        if (t->kind == T_HEX)
+            kasa__hex_decode(s + 2, t->len - 3, d, &n);
+        else
+            kasa__base64_decode(s + 2, t->len - 3, d, &n);
         v->kind = V_BIN;
         v->u.s.p = (const char *)d;
         v->u.s.n = n;
@@ -325,6 +283,38 @@ static bool parse_path(parser *ps, object_path *op)
     memcpy(op->steps, steps, n * sizeof(path_step));
     op->nsteps = n;
     op->len = ps->tok.off - op->off;
+    return true;
+}
+
+/* -- lists of children ------------------------------------------------------ */
+
+/* The children of a chain (a AND b AND c ...) as they are parsed: the first
+ * sixteen on the stack, more in the arena. */
+typedef struct kid_list {
+    void *local[16];
+    void **items;
+    size_t n, cap;
+} kid_list;
+
+static void kids_init(kid_list *l, void *first)
+{
+    l->items = l->local;
+    l->cap = sizeof(l->local) / sizeof(l->local[0]);
+    l->items[0] = first;
+    l->n = 1;
+}
+
+static bool kids_push(parser *ps, kid_list *l, void *kid)
+{
+    if (l->n == l->cap) {
+        void **nv = kasa__arena_alloc(&ps->p->arena, 2 * l->cap * sizeof(*nv));
+        if (!nv)
+            return oom(ps);
+        memcpy(nv, l->items, l->n * sizeof(*nv));
+        l->items = nv;
+        l->cap *= 2;
+    }
+    l->items[l->n++] = kid;
     return true;
 }
 
@@ -495,42 +485,31 @@ static cmp_node *cmp_primary(parser *ps)
 
 static cmp_node *cmp_chain(parser *ps, cmp_kind kind)
 {
-    cmp_node *first, **kids, *n;
-    cmp_node *local[16];
-    size_t nk = 0, cap = 16;
+    cmp_node *first, *n;
+    kid_list kids;
     tok_kind op = kind == CMP_AND ? T_AND : T_OR;
+    size_t i;
 
     first = kind == CMP_AND ? cmp_primary(ps) : cmp_chain(ps, CMP_AND);
     if (!first || ps->tok.kind != op)
         return first;
-    kids = local;
-    kids[nk++] = first;
+    kids_init(&kids, first);
     while (ps->tok.kind == op) {
         cmp_node *next;
         if (!advance(ps))
             return NULL;
         next = kind == CMP_AND ? cmp_primary(ps) : cmp_chain(ps, CMP_AND);
-        if (!next)
+        if (!next || !kids_push(ps, &kids, next))
             return NULL;
-        if (nk == cap) {
-            cmp_node **nv = kasa__arena_alloc(&ps->p->arena, 2 * cap * sizeof(*nv));
-            if (!nv) {
-                oom(ps);
-                return NULL;
-            }
-            memcpy(nv, kids, nk * sizeof(*nv));
-            kids = nv;
-            cap *= 2;
-        }
-        kids[nk++] = next;
     }
     n = ALLOC(ps, cmp_node);
-    if (!n || !(n->kids = kasa__arena_alloc(&ps->p->arena, nk * sizeof(*kids)))) {
+    if (!n || !(n->kids = kasa__arena_alloc(&ps->p->arena, kids.n * sizeof(*n->kids)))) {
         oom(ps);
         return NULL;
     }
-    memcpy(n->kids, kids, nk * sizeof(*kids));
-    n->nkids = nk;
+    for (i = 0; i < kids.n; i++)
+        n->kids[i] = kids.items[i];
+    n->nkids = kids.n;
     n->kind = kind;
     return n;
 }
@@ -749,53 +728,42 @@ static obs_node *obs_chain(parser *ps, int level)
 {
     static const tok_kind ops[3] = {T_FOLLOWEDBY, T_OR, T_AND};
     static const obs_kind kinds[3] = {OBS_FOLLOWEDBY, OBS_OR, OBS_AND};
-    obs_node *first, **kids, *n, *local[16];
-    size_t nk = 0, cap = 16, i;
+    obs_node *first, *n;
+    kid_list kids;
+    size_t i;
 
     first = level == 2 ? obs_primary(ps) : obs_chain(ps, level + 1);
     if (!first || ps->tok.kind != ops[level])
         return first;
-    kids = local;
-    kids[nk++] = first;
+    kids_init(&kids, first);
     while (ps->tok.kind == ops[level]) {
         obs_node *next;
         if (!advance(ps))
             return NULL;
         next = level == 2 ? obs_primary(ps) : obs_chain(ps, level + 1);
-        if (!next)
+        if (!next || !kids_push(ps, &kids, next))
             return NULL;
-        if (nk == cap) {
-            obs_node **nv = kasa__arena_alloc(&ps->p->arena, 2 * cap * sizeof(*nv));
-            if (!nv) {
-                oom(ps);
-                return NULL;
-            }
-            memcpy(nv, kids, nk * sizeof(*nv));
-            kids = nv;
-            cap *= 2;
-        }
-        kids[nk++] = next;
     }
     n = ALLOC(ps, obs_node);
-    if (!n || !(n->kids = kasa__arena_alloc(&ps->p->arena, nk * sizeof(*kids)))) {
+    if (!n || !(n->kids = kasa__arena_alloc(&ps->p->arena, kids.n * sizeof(*n->kids)))) {
         oom(ps);
         return NULL;
     }
-    memcpy(n->kids, kids, nk * sizeof(*kids));
-    n->nkids = nk;
+    n->nkids = kids.n;
     n->kind = kinds[level];
     n->off = first->off;
     n->min_bind = kinds[level] == OBS_OR ? SIZE_MAX : 0;
     n->max_bind = 0;
-    for (i = 0; i < nk; i++) {
+    for (i = 0; i < kids.n; i++) {
+        obs_node *k = n->kids[i] = kids.items[i];
         if (kinds[level] == OBS_OR) {
-            if (kids[i]->min_bind < n->min_bind)
-                n->min_bind = kids[i]->min_bind;
-            if (kids[i]->max_bind > n->max_bind)
-                n->max_bind = kids[i]->max_bind;
+            if (k->min_bind < n->min_bind)
+                n->min_bind = k->min_bind;
+            if (k->max_bind > n->max_bind)
+                n->max_bind = k->max_bind;
         } else {
-            n->min_bind = sat_add(n->min_bind, kids[i]->min_bind);
-            n->max_bind = sat_add(n->max_bind, kids[i]->max_bind);
+            n->min_bind = sat_add(n->min_bind, k->min_bind);
+            n->max_bind = sat_add(n->max_bind, k->max_bind);
         }
     }
     return n;

@@ -1,0 +1,113 @@
+/*
+ * codec.c - the byte encodings STIX carries: hex (h'...' literals, *_hex
+ * properties), base64 (b'...' literals, *_bin properties), and the Unicode
+ * normal form (NFC) that LIKE and MATCHES compare in.  Strict: what is not
+ * well-formed is refused, never guessed at.
+ */
+#include <stdlib.h>
+
+#include <utf8proc.h>
+
+#include "core/core.h"
+
+static int hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool kasa__hex_decode(const char *s, size_t n, unsigned char *out,
+                      size_t *outlen)
+{
+    size_t i;
+
+    if (n % 2)
+        return false;
+    for (i = 0; i < n; i += 2) {
+        int hi = hex_digit((unsigned char)s[i]);
+        int lo = hex_digit((unsigned char)s[i + 1]);
+        if (hi < 0 || lo < 0)
+            return false;
+        out[i / 2] = (unsigned char)(hi << 4 | lo);
+    }
+    *outlen = n / 2;
+    return true;
+}
+
+static int b64_digit(int c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '+')
+        return 62;
+    if (c == '/')
+        return 63;
+    return -1;
+}
+
+bool kasa__base64_decode(const char *s, size_t n, unsigned char *out,
+                         size_t *outlen)
+{
+    uint32_t acc = 0;
+    size_t i, m = 0, pad = 0;
+    int bits = 0;
+
+    if (n % 4)
+        return false;
+    while (pad < 2 && pad < n && s[n - 1 - pad] == '=')
+        pad++;
+    for (i = 0; i < n - pad; i++) {
+        int x = b64_digit((unsigned char)s[i]);
+        if (x < 0)
+            return false;
+        acc = (acc << 6) | (uint32_t)x;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[m++] = (unsigned char)(acc >> bits);
+        }
+    }
+    *outlen = m;
+    return true;
+}
+
+bool kasa__is_ascii(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if ((unsigned char)s[i] >= 0x80)
+            return false;
+    return true;
+}
+
+int kasa__nfc(const char *s, size_t n, const char **out, size_t *outlen,
+              char **owned)
+{
+    utf8proc_uint8_t *d = NULL;
+    utf8proc_ssize_t r;
+
+    *owned = NULL;
+    if (kasa__is_ascii(s, n)) { /* ASCII is its own normal form */
+        *out = s;
+        *outlen = n;
+        return 0;
+    }
+    r = utf8proc_map((const utf8proc_uint8_t *)s, (utf8proc_ssize_t)n, &d,
+                     UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+    if (r < 0)
+        return r == UTF8PROC_ERROR_NOMEM ? -1 : 1;
+    *out = (const char *)d;
+    *outlen = (size_t)r;
+    *owned = (char *)d;
+    return 0;
+}
