@@ -59,7 +59,8 @@ typedef struct kasa_diag {
     unsigned column;
     size_t offset;
     size_t length;     /* bytes of the offending token (0 if none) */
-    char message[320]; /* "expected ']' to close the observation opened at 1:1" */
+    char message[320]; /* "expected ']' to close the observation opened at 1:1"
+                        */
 } kasa_diag;
 
 #ifdef __cplusplus

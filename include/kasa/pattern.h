@@ -33,10 +33,10 @@
 extern "C" {
 #endif
 
-#define KASA_PATTERN_MAX_LEN ((size_t)1 << 20)       /* 1 MiB */
+#define KASA_PATTERN_MAX_LEN   ((size_t)1 << 20) /* 1 MiB */
 #define KASA_PATTERN_MAX_DEPTH 1000u
 #define KASA_PATTERN_MAX_STEPS 10000000ul
-#define KASA_OBSERVED_MAX_LEN ((size_t)256 << 20)    /* 256 MiB */
+#define KASA_OBSERVED_MAX_LEN  ((size_t)256 << 20) /* 256 MiB */
 
 /* Which version of the patterning language (and of observed data). */
 typedef enum kasa_stix_version {

@@ -25,11 +25,7 @@
  *   2  usage error, unreadable file, bad JSON, or in `match` and `inspect`
  *      an invalid pattern or an evaluation error
  */
-enum {
-    KASA_CLI_EXIT_OK = 0,
-    KASA_CLI_EXIT_FAIL = 1,
-    KASA_CLI_EXIT_ERROR = 2
-};
+enum { KASA_CLI_EXIT_OK = 0, KASA_CLI_EXIT_FAIL = 1, KASA_CLI_EXIT_ERROR = 2 };
 
 /* Subcommands.  argv[0] is the subcommand's own name ("pattern", "demo").
  * Each returns the process exit code. */

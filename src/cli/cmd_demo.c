@@ -12,15 +12,15 @@
 
 #include "cli.h"
 
-#define KASA_DEMO_HASH \
+#define KASA_DEMO_HASH                                                         \
     "e10c9b56a3be49f0be4208e99dc83668873e3ab164a488f96de803bb4e4a1427"
 #define KASA_DEMO_C2 "cdn.nenkin-info.example.jp"
 
 #define KASA_DEMO_OD_MAIL1 "observed-data--ee534557-c2a6-4dcf-866a-e2136bfc55a0"
 #define KASA_DEMO_OD_MAIL2 "observed-data--2e861157-87a6-4e8a-8115-7359271086e1"
-#define KASA_DEMO_OD_WEB "observed-data--39002563-f58e-4f95-8621-f601b9481732"
-#define KASA_DEMO_OD_DNS "observed-data--8c6f0ef6-2e9a-4376-a6e0-d4ec9f189dc4"
-#define KASA_DEMO_OD_C2 "observed-data--48513063-d5f0-45ce-9cd7-4d21e026a04b"
+#define KASA_DEMO_OD_WEB   "observed-data--39002563-f58e-4f95-8621-f601b9481732"
+#define KASA_DEMO_OD_DNS   "observed-data--8c6f0ef6-2e9a-4376-a6e0-d4ec9f189dc4"
+#define KASA_DEMO_OD_C2    "observed-data--48513063-d5f0-45ce-9cd7-4d21e026a04b"
 
 /* What the sensor saw on 2015-05-08, as one STIX 2.1 bundle.  The
  * observed-data name their objects through object_refs; objects seen more
@@ -36,7 +36,8 @@ static const char kasa_demo_bundle[] =
     " \"modified\": \"2015-05-08T09:05:13.000Z\","
     " \"first_observed\": \"2015-05-08T09:05:12Z\","
     " \"last_observed\": \"2015-05-08T09:05:12Z\", \"number_observed\": 1,"
-    " \"object_refs\": [\"email-message--77b6dcc5-20f4-4856-8ecb-041e6debb272\","
+    " \"object_refs\": "
+    "[\"email-message--77b6dcc5-20f4-4856-8ecb-041e6debb272\","
     "  \"email-addr--ad5d9086-2fe6-4c14-92c8-026731c7b191\","
     "  \"email-addr--447dd7a6-4587-41ae-a808-e176442f23ef\"]},"
     "{\"type\": \"email-message\", \"spec_version\": \"2.1\","
@@ -59,7 +60,8 @@ static const char kasa_demo_bundle[] =
     " \"modified\": \"2015-05-08T09:12:06.000Z\","
     " \"first_observed\": \"2015-05-08T09:12:05Z\","
     " \"last_observed\": \"2015-05-08T09:12:05Z\", \"number_observed\": 1,"
-    " \"object_refs\": [\"email-message--de07d1aa-1c7c-4547-901c-ab9e19e30e44\","
+    " \"object_refs\": "
+    "[\"email-message--de07d1aa-1c7c-4547-901c-ab9e19e30e44\","
     "  \"email-addr--49309947-eab5-46d5-ad6c-dc6a99c02454\","
     "  \"email-addr--447dd7a6-4587-41ae-a808-e176442f23ef\","
     "  \"file--979a0e74-69d2-4e4e-ac26-efb0f895d2d6\"]},"
@@ -89,7 +91,8 @@ static const char kasa_demo_bundle[] =
     " \"modified\": \"2015-05-08T09:14:31.000Z\","
     " \"first_observed\": \"2015-05-08T09:14:30Z\","
     " \"last_observed\": \"2015-05-08T09:14:30Z\", \"number_observed\": 1,"
-    " \"object_refs\": [\"network-traffic--5f9d7377-6346-47ca-9d0d-a7eef22d1fdd\","
+    " \"object_refs\": "
+    "[\"network-traffic--5f9d7377-6346-47ca-9d0d-a7eef22d1fdd\","
     "  \"ipv4-addr--e8133ba5-d9cd-47b9-b9e3-c49147d720ba\","
     "  \"domain-name--7ea3765c-5019-485c-ac69-984a4bed94e4\"]},"
     "{\"type\": \"network-traffic\", \"spec_version\": \"2.1\","
@@ -116,7 +119,8 @@ static const char kasa_demo_bundle[] =
     "{\"type\": \"domain-name\", \"spec_version\": \"2.1\","
     " \"id\": \"domain-name--5788a51c-1f18-4851-843e-5cf585ddd6a2\","
     " \"value\": \"" KASA_DEMO_C2 "\","
-    " \"resolves_to_refs\": [\"ipv4-addr--446227a9-2e3b-449e-a562-de43e1c907e1\"]},"
+    " \"resolves_to_refs\": "
+    "[\"ipv4-addr--446227a9-2e3b-449e-a562-de43e1c907e1\"]},"
     "{\"type\": \"ipv4-addr\", \"spec_version\": \"2.1\","
     " \"id\": \"ipv4-addr--446227a9-2e3b-449e-a562-de43e1c907e1\","
     " \"value\": \"203.0.113.45\"},"
@@ -127,7 +131,8 @@ static const char kasa_demo_bundle[] =
     " \"modified\": \"2015-05-08T09:16:42.000Z\","
     " \"first_observed\": \"2015-05-08T09:16:41Z\","
     " \"last_observed\": \"2015-05-08T09:16:41Z\", \"number_observed\": 1,"
-    " \"object_refs\": [\"network-traffic--ee81537d-bf11-470b-8a78-e95c9d1f20ed\","
+    " \"object_refs\": "
+    "[\"network-traffic--ee81537d-bf11-470b-8a78-e95c9d1f20ed\","
     "  \"ipv4-addr--e8133ba5-d9cd-47b9-b9e3-c49147d720ba\","
     "  \"domain-name--5788a51c-1f18-4851-843e-5cf585ddd6a2\","
     "  \"ipv4-addr--446227a9-2e3b-449e-a562-de43e1c907e1\"]},"
@@ -168,19 +173,23 @@ typedef struct kasa_demo_indicator {
 static const kasa_demo_indicator kasa_demo_indicators[] = {
     {"Emdivi dropper, by the SHA-256 of the attachment",
      "[file:hashes.'SHA-256' =\n    '" KASA_DEMO_HASH "']",
-     1, {KASA_DEMO_OD_MAIL2, NULL}},
+     1,
+     {KASA_DEMO_OD_MAIL2, NULL}},
     {"Emdivi command-and-control domain",
      "[domain-name:value = '" KASA_DEMO_C2 "']",
-     1, {NULL, NULL}},
+     1,
+     {NULL, NULL}},
     {"The phishing mail, then traffic to the C2 within 10 minutes",
      "([email-message:body_multipart[*].body_raw_ref.hashes.'SHA-256' =\n"
      "    '" KASA_DEMO_HASH "']\n"
      " FOLLOWEDBY [network-traffic:dst_ref.value = '" KASA_DEMO_C2 "'])\n"
      "WITHIN 600 SECONDS",
-     1, {KASA_DEMO_OD_MAIL2, KASA_DEMO_OD_C2}},
+     1,
+     {KASA_DEMO_OD_MAIL2, KASA_DEMO_OD_C2}},
     {"C2 domain of another campaign (should not fire here)",
      "[domain-name:value = 'img.hokubu-portal.example.jp']",
-     0, {NULL, NULL}},
+     0,
+     {NULL, NULL}},
 };
 
 /* A shared indicator whose hash was cut short when it was copied. */
@@ -223,8 +232,8 @@ static int kasa_demo_run(size_t n, const kasa_demo_indicator *ind,
     printf("%zu. %s\n", n, ind->title);
     kasa_demo_print_pattern(ind->pattern);
     memset(&diag, 0, sizeof(diag));
-    err = kasa_pattern_parse(ind->pattern, strlen(ind->pattern),
-                             KASA_STIX_2_1, &p, &diag);
+    err = kasa_pattern_parse(ind->pattern, strlen(ind->pattern), KASA_STIX_2_1,
+                             &p, &diag);
     if (err == KASA_OK)
         err = kasa_pattern_validate(p, &diag);
     if (err == KASA_OK)
@@ -287,8 +296,7 @@ int kasa_cli_demo(int argc, char **argv)
             kasa_cli_help(stdout, "demo");
             return KASA_CLI_EXIT_OK;
         }
-        return kasa_cli_usage_error("kasa demo --help",
-                                    "demo: unknown %s '%s'",
+        return kasa_cli_usage_error("kasa demo --help", "demo: unknown %s '%s'",
                                     argv[1][0] == '-' ? "option" : "argument",
                                     argv[1]);
     }
@@ -304,9 +312,10 @@ int kasa_cli_demo(int argc, char **argv)
         return KASA_CLI_EXIT_FAIL;
     }
 
-    printf("kasa %s demo: indicators of the May 2015 Emdivi phishing campaign,\n"
-           "matched against a STIX 2.1 bundle of what a sensor saw (UTC):\n",
-           kasa_version());
+    printf(
+        "kasa %s demo: indicators of the May 2015 Emdivi phishing campaign,\n"
+        "matched against a STIX 2.1 bundle of what a sensor saw (UTC):\n",
+        kasa_version());
     for (i = 0; i < nev; i++)
         printf("  %s  %s\n", kasa_demo_events[i].when,
                kasa_demo_events[i].what);
@@ -345,7 +354,8 @@ int kasa_cli_demo(int argc, char **argv)
     putchar('\n');
     if (good == n && rejected) {
         printf("All %zu indicators behaved as expected, and the bad one was "
-               "caught.\n", n);
+               "caught.\n",
+               n);
         return KASA_CLI_EXIT_OK;
     }
     printf("FAILED: %zu of %zu indicators behaved as expected%s.\n", good, n,

@@ -17,14 +17,14 @@
 
 /* The options every pattern subcommand shares, and check's own. */
 typedef struct kasa_cli_popts {
-    const char *name;           /* "pattern check", for messages */
-    const char *hint;           /* "kasa pattern check --help" */
+    const char *name; /* "pattern check", for messages */
+    const char *hint; /* "kasa pattern check --help" */
     kasa_stix_version version;
     int quiet;
     int verbose;
-    const char **files;         /* -f FILE, in order */
+    const char **files; /* -f FILE, in order */
     size_t nfiles;
-    const char **args;          /* positional arguments, in order */
+    const char **args; /* positional arguments, in order */
     size_t nargs;
 } kasa_cli_popts;
 
@@ -39,9 +39,8 @@ static int kasa_cli_parse_version(const kasa_cli_popts *o, const char *v,
         *out = KASA_STIX_2_0;
         return 0;
     }
-    kasa_cli_usage_error(o->hint,
-                         "%s: unknown STIX version '%s' (use 2.0 or 2.1)",
-                         o->name, v);
+    kasa_cli_usage_error(
+        o->hint, "%s: unknown STIX version '%s' (use 2.0 or 2.1)", o->name, v);
     return -1;
 }
 
@@ -94,7 +93,8 @@ static int kasa_cli_parse_opts(kasa_cli_popts *o, int argc, char **argv,
             } else {
                 *rc = kasa_cli_usage_error(o->hint,
                                            "%s: --stix-version needs a value "
-                                           "(2.0 or 2.1)", o->name);
+                                           "(2.0 or 2.1)",
+                                           o->name);
                 return -1;
             }
             if (kasa_cli_parse_version(o, val, &o->version) != 0) {
@@ -308,21 +308,29 @@ out:
 
 static int kasa_cli_check(int argc, char **argv)
 {
-    kasa_cli_popts o = {"pattern check", "kasa pattern check --help",
-                        KASA_STIX_2_1, 0, 0, NULL, 0, NULL, 0};
+    kasa_cli_popts o = {"pattern check",
+                        "kasa pattern check --help",
+                        KASA_STIX_2_1,
+                        0,
+                        0,
+                        NULL,
+                        0,
+                        NULL,
+                        0};
     int rc = KASA_CLI_EXIT_OK;
     size_t i;
 
     if (kasa_cli_parse_opts(&o, argc, argv, 1, &rc) != 0)
         goto out;
     if (o.nargs == 0 && o.nfiles == 0) {
-        rc = kasa_cli_usage_error(o.hint, "pattern check: no pattern given "
+        rc = kasa_cli_usage_error(o.hint,
+                                  "pattern check: no pattern given "
                                   "(give patterns as arguments or -f FILE)");
         goto out;
     }
     for (i = 0; i < o.nargs; i++) {
-        int r = kasa_cli_check_one(&o, "pattern", 0, o.args[i],
-                                   strlen(o.args[i]));
+        int r =
+            kasa_cli_check_one(&o, "pattern", 0, o.args[i], strlen(o.args[i]));
         if (r > rc)
             rc = r;
     }
@@ -417,8 +425,15 @@ fail:
 
 static int kasa_cli_match(int argc, char **argv)
 {
-    kasa_cli_popts o = {"pattern match", "kasa pattern match --help",
-                        KASA_STIX_2_1, 0, 0, NULL, 0, NULL, 0};
+    kasa_cli_popts o = {"pattern match",
+                        "kasa pattern match --help",
+                        KASA_STIX_2_1,
+                        0,
+                        0,
+                        NULL,
+                        0,
+                        NULL,
+                        0};
     kasa_pattern *p = NULL;
     kasa_observed *od = NULL;
     kasa_binding *b = NULL;
@@ -433,9 +448,10 @@ static int kasa_cli_match(int argc, char **argv)
     if (kasa_cli_parse_opts(&o, argc, argv, 0, &rc) != 0)
         goto out;
     if (o.nargs != 2) {
-        rc = kasa_cli_usage_error(o.hint, "pattern match: expected a PATTERN "
-                                  "and a FILE, got %zu argument%s", o.nargs,
-                                  o.nargs == 1 ? "" : "s");
+        rc = kasa_cli_usage_error(o.hint,
+                                  "pattern match: expected a PATTERN "
+                                  "and a FILE, got %zu argument%s",
+                                  o.nargs, o.nargs == 1 ? "" : "s");
         goto out;
     }
     rc = KASA_CLI_EXIT_ERROR;
@@ -507,8 +523,15 @@ out:
 
 static int kasa_cli_inspect(int argc, char **argv)
 {
-    kasa_cli_popts o = {"pattern inspect", "kasa pattern inspect --help",
-                        KASA_STIX_2_1, 0, 0, NULL, 0, NULL, 0};
+    kasa_cli_popts o = {"pattern inspect",
+                        "kasa pattern inspect --help",
+                        KASA_STIX_2_1,
+                        0,
+                        0,
+                        NULL,
+                        0,
+                        NULL,
+                        0};
     kasa_pattern *p = NULL;
     char *text = NULL;
     json_t *doc = NULL;
@@ -518,8 +541,10 @@ static int kasa_cli_inspect(int argc, char **argv)
     if (kasa_cli_parse_opts(&o, argc, argv, 0, &rc) != 0)
         goto out;
     if (o.nargs != 1) {
-        rc = kasa_cli_usage_error(o.hint, "pattern inspect: expected one "
-                                  "PATTERN, got %zu arguments", o.nargs);
+        rc = kasa_cli_usage_error(o.hint,
+                                  "pattern inspect: expected one "
+                                  "PATTERN, got %zu arguments",
+                                  o.nargs);
         goto out;
     }
     rc = KASA_CLI_EXIT_ERROR;
@@ -534,8 +559,9 @@ static int kasa_cli_inspect(int argc, char **argv)
     doc = json_loads(text, 0, &jerr);
     if (doc == NULL) {
         /* Not ours to fix, but not ours to hide either. */
-        fprintf(stderr, "kasa: internal error: the inspector's output is not "
-                        "JSON (%d:%d: %s):\n%s\n",
+        fprintf(stderr,
+                "kasa: internal error: the inspector's output is not "
+                "JSON (%d:%d: %s):\n%s\n",
                 jerr.line, jerr.column, jerr.text, text);
         goto out;
     }
@@ -562,7 +588,8 @@ int kasa_cli_pattern(int argc, char **argv)
     const char *sub;
 
     if (argc < 2)
-        return kasa_cli_usage_error("kasa pattern --help", "pattern: which "
+        return kasa_cli_usage_error("kasa pattern --help",
+                                    "pattern: which "
                                     "one? check, match or inspect");
     sub = argv[1];
     if (strcmp(sub, "-h") == 0 || strcmp(sub, "--help") == 0) {

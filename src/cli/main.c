@@ -11,12 +11,13 @@
 #include "cli.h"
 
 /* The exit status paragraph, shared by the help texts that need it. */
-#define KASA_CLI_EXIT_HELP                                                    \
-    "exit status:\n"                                                          \
-    "  0  success: every pattern is valid, or the pattern matched\n"         \
-    "  1  a pattern is invalid (check), or the pattern did not match (match)\n" \
-    "  2  usage error, unreadable file, malformed JSON; in 'pattern match'\n" \
-    "     and 'pattern inspect' also an invalid pattern or an evaluation\n"  \
+#define KASA_CLI_EXIT_HELP                                                     \
+    "exit status:\n"                                                           \
+    "  0  success: every pattern is valid, or the pattern matched\n"           \
+    "  1  a pattern is invalid (check), or the pattern did not match "         \
+    "(match)\n"                                                                \
+    "  2  usage error, unreadable file, malformed JSON; in 'pattern match'\n"  \
+    "     and 'pattern inspect' also an invalid pattern or an evaluation\n"    \
     "     error\n"
 
 typedef struct kasa_cli_topic {
@@ -32,13 +33,16 @@ static const kasa_cli_topic kasa_cli_topics[] = {
      "matches their patterns against what your own sensors observed.\n"
      "\n"
      "commands:\n"
-     "  pattern check    check STIX patterns against the grammar and the rules\n"
+     "  pattern check    check STIX patterns against the grammar and the "
+     "rules\n"
      "                   of the specification, and say where they are wrong\n"
      "  pattern match    evaluate a pattern against observed-data JSON\n"
      "  pattern inspect  show what a pattern is made of, as JSON\n"
      "  demo             match the indicators of the 2015 Emdivi phishing\n"
-     "                   campaign against a built-in replay of mail and traffic\n"
-     "  help <command>   show the help of a command, as '<command> --help' does\n"
+     "                   campaign against a built-in replay of mail and "
+     "traffic\n"
+     "  help <command>   show the help of a command, as '<command> --help' "
+     "does\n"
      "\n"
      "options:\n"
      "  -h, --help       show this help\n"
@@ -50,7 +54,8 @@ static const kasa_cli_topic kasa_cli_topics[] = {
      "Work with STIX patterns, the language indicators are written in:\n"
      "  kasa pattern check [options] PATTERN...   check patterns\n"
      "  kasa pattern check [options] -f FILE      check one pattern per line\n"
-     "  kasa pattern match [options] PATTERN FILE evaluate against observed data\n"
+     "  kasa pattern match [options] PATTERN FILE evaluate against observed "
+     "data\n"
      "  kasa pattern inspect [options] PATTERN    show a pattern's parts\n"
      "\n"
      "'kasa help pattern <subcommand>' shows the options of each.\n"
@@ -94,9 +99,11 @@ static const kasa_cli_topic kasa_cli_topics[] = {
      "  {\n"
      "    \"matched\": true,\n"
      "    \"observed_data\": [\"observed-data--...\", ...],\n"
-     "    \"bindings\": [{\"observation\": 0, \"observed_data\": \"observed-data--...\"}]\n"
+     "    \"bindings\": [{\"observation\": 0, \"observed_data\": "
+     "\"observed-data--...\"}]\n"
      "  }\n"
-     "\"observed_data\" lists the observed-data the match used, in input order;\n"
+     "\"observed_data\" lists the observed-data the match used, in input "
+     "order;\n"
      "each binding names an observation expression of the pattern (0 is the\n"
      "leftmost '[...]') and the observed-data bound to it.  Observed-data\n"
      "without an id are named \"#N\", N their 0-based position in the input.\n"
@@ -178,14 +185,14 @@ static int kasa_cli_help_cmd(int argc, char **argv)
         n = snprintf(topic, sizeof(topic), "%s %s", argv[1], argv[2]);
     else
         n = snprintf(topic, sizeof(topic), "%s", argv[1]);
-    if (n < 0 || (size_t)n >= sizeof(topic) ||
-        strcmp(topic, "kasa") == 0 || kasa_cli_help(stdout, topic) != 0) {
+    if (n < 0 || (size_t)n >= sizeof(topic) || strcmp(topic, "kasa") == 0 ||
+        kasa_cli_help(stdout, topic) != 0) {
         if (argc == 3)
             return kasa_cli_usage_error("kasa --help",
                                         "help: unknown command '%s %s'",
                                         argv[1], argv[2]);
-        return kasa_cli_usage_error("kasa --help",
-                                    "help: unknown command '%s'", argv[1]);
+        return kasa_cli_usage_error("kasa --help", "help: unknown command '%s'",
+                                    argv[1]);
     }
     return KASA_CLI_EXIT_OK;
 }

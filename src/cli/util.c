@@ -17,7 +17,7 @@
 /* Patterns longer than this many code points are shown as a window of
  * KASA_CLI_WINDOW code points around the column, with "..." marks. */
 #define KASA_CLI_LONG_LINE 100u
-#define KASA_CLI_WINDOW 80u
+#define KASA_CLI_WINDOW    80u
 
 int kasa_cli_usage_error(const char *hint, const char *fmt, ...)
 {
@@ -144,10 +144,10 @@ out:
 
 /* One code point of the line: where it is and how it is shown. */
 typedef struct kasa_cli_cp {
-    size_t off;  /* byte offset within the text */
-    size_t len;  /* bytes it takes in the text */
-    int width;   /* terminal cells: 0, 1 or 2; tabs are handled apart */
-    int safe;    /* 1 if the bytes can be written as they are */
+    size_t off; /* byte offset within the text */
+    size_t len; /* bytes it takes in the text */
+    int width;  /* terminal cells: 0, 1 or 2; tabs are handled apart */
+    int safe;   /* 1 if the bytes can be written as they are */
 } kasa_cli_cp;
 
 /* Cells a printable code point takes: 0 for combining marks, 2 for the
@@ -334,7 +334,7 @@ void kasa_cli_print_pattern_diag(const char *source, unsigned first_line,
         fprintf(stderr, "%s:%u:%u: %s: %s\n", source,
                 first_line + diag->line - 1, diag->column, severity, msg);
     else
-        fprintf(stderr, "%s:%u:%u: %s: %s\n", source, diag->line,
-                diag->column, severity, msg);
+        fprintf(stderr, "%s:%u:%u: %s: %s\n", source, diag->line, diag->column,
+                severity, msg);
     kasa_cli_print_caret(stderr, "  ", text, len, diag);
 }

@@ -18,7 +18,7 @@
 #define KASA__PRINTF(f, a)
 #endif
 
-/* -- arena: many small allocations, freed at once ------------------------ */
+/* -- arena: many small allocations, freed at once -------------------------- */
 
 typedef struct kasa__arena_block kasa__arena_block;
 
@@ -41,7 +41,7 @@ void *kasa__arena_zalloc(kasa__arena *a, size_t n);
 /* A NUL-terminated copy of `n` bytes. */
 char *kasa__arena_strndup(kasa__arena *a, const char *s, size_t n);
 
-/* -- diagnostics ---------------------------------------------------------- */
+/* -- diagnostics ----------------------------------------------------------- */
 
 /* Fill `diag` (if not NULL) with code and message, with the position of
  * byte `offset` in `src` (line and column are computed from it).  Pass
@@ -74,7 +74,7 @@ int kasa__time_cmp(kasa__time a, kasa__time b);
 /* a + seconds (seconds may be fractional and large). */
 kasa__time kasa__time_add_seconds(kasa__time a, double seconds);
 
-/* -- UTF-8 --------------------------------------------------------------- */
+/* -- UTF-8 ----------------------------------------------------------------- */
 
 /* Decode one code point at s[0..len); returns its length in bytes (1..4) and
  * stores it in *cp, or returns 0 if the bytes there are not valid UTF-8. */
@@ -82,7 +82,7 @@ size_t kasa__utf8_decode(const unsigned char *s, size_t len, uint32_t *cp);
 /* Offset of the first invalid byte or NUL, or `len` if the text is clean. */
 size_t kasa__utf8_check(const char *s, size_t len, bool *has_nul);
 
-/* -- encodings ---------------------------------------------------------- */
+/* -- encodings ------------------------------------------------------------- */
 
 /* Decode hex (an even number of digits, either case) or base64 (a multiple
  * of 4 characters, '=' padding only at the end) into `out`, which has room

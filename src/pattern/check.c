@@ -1,11 +1,11 @@
 /*
  * check.c - what a pattern must satisfy beyond its grammar, and the
- * preparation evaluation needs.  Checks (kasa_pattern_validate): a comparison with a known hash
- * algorithm ("hashes.'SHA-256'") must compare against a well-formed digest,
- * as the reference validator requires.  Preparation: MATCHES compiles its
- * regular expression with PCRE2 (an invalid one is refused here, with
- * PCRE2's message), LIKE takes the NFC form of its pattern, ISSUBSET and
- * ISSUPERSET parse their network.  Evaluation itself is eval.c's.
+ * preparation evaluation needs.  Checks (kasa_pattern_validate): a comparison
+ * with a known hash algorithm ("hashes.'SHA-256'") must compare against a
+ * well-formed digest, as the reference validator requires.  Preparation:
+ * MATCHES compiles its regular expression with PCRE2 (an invalid one is refused
+ * here, with PCRE2's message), LIKE takes the NFC form of its pattern, ISSUBSET
+ * and ISSUPERSET parse their network.  Evaluation itself is eval.c's.
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -13,10 +13,10 @@
 
 #include "pattern/pattern_int.h"
 
-/* -- hash formats ------------------------------------------------------------- */
+/* -- hash formats ---------------------------------------------------------- */
 
 typedef struct hash_rule {
-    const char *key;   /* upper case, '-' and quotes removed */
+    const char *key; /* upper case, '-' and quotes removed */
     const char *name;
     unsigned short lens[6]; /* accepted hex lengths; 0 ends */
 } hash_rule;
@@ -110,18 +110,19 @@ static kasa_err check_hash(const kasa_pattern *p, const cmp_test *t,
         for (i = 0; i < t->nset; i++) {
             if (t->set[i].kind == V_STR &&
                 !hash_ok(r, t->set[i].u.s.p, t->set[i].u.s.n))
-                return kasa__diag_at(diag, KASA_EINVALID, p->text, p->textlen,
-                                     t->lit_off, t->lit_len,
-                                     "'%.*s' is not a valid %s hash",
-                                     (int)(t->set[i].u.s.n > 140 ? 140 : t->set[i].u.s.n),
-                                     t->set[i].u.s.p, r->name);
+                return kasa__diag_at(
+                    diag, KASA_EINVALID, p->text, p->textlen, t->lit_off,
+                    t->lit_len, "'%.*s' is not a valid %s hash",
+                    (int)(t->set[i].u.s.n > 140 ? 140 : t->set[i].u.s.n),
+                    t->set[i].u.s.p, r->name);
         }
         return KASA_OK;
     }
     if (t->lit.kind == V_STR && !hash_ok(r, t->lit.u.s.p, t->lit.u.s.n)) {
         char want[48] = "";
         if (r->lens[0] && !r->lens[1])
-            snprintf(want, sizeof(want), " (expected %u hex digits)", r->lens[0]);
+            snprintf(want, sizeof(want), " (expected %u hex digits)",
+                     r->lens[0]);
         return kasa__diag_at(diag, KASA_EINVALID, p->text, p->textlen,
                              t->lit_off, t->lit_len,
                              "'%.*s' is not a valid %s hash%s",
@@ -144,7 +145,8 @@ kasa_err kasa_pattern_validate(const kasa_pattern *p, kasa_diag *diag)
                              p->dup_off, p->dup_len,
                              "duplicate qualifier: %s already applies to this "
                              "observation (group it in parentheses to apply "
-                             "another)", p->dup_qual);
+                             "another)",
+                             p->dup_qual);
     for (i = 0; i < p->ntests; i++) {
         err = check_hash(p, p->tests[i], diag);
         if (err != KASA_OK)
@@ -153,7 +155,7 @@ kasa_err kasa_pattern_validate(const kasa_pattern *p, kasa_diag *diag)
     return KASA_OK;
 }
 
-/* -- networks ------------------------------------------------------------------- */
+/* -- networks -------------------------------------------------------------- */
 
 bool kasa__ip_parse(const char *s, size_t n, ip_net *out)
 {
@@ -214,7 +216,7 @@ bool kasa__ip_contains(const ip_net *outer, const ip_net *inner)
     return true;
 }
 
-/* -- LIKE ------------------------------------------------------------------------ */
+/* -- LIKE ------------------------------------------------------------------ */
 
 static size_t cp_len(const char *s, size_t n)
 {
@@ -254,7 +256,7 @@ bool kasa__like(const char *pat, size_t plen, const char *s, size_t slen)
     return pi == plen;
 }
 
-/* -- preparation --------------------------------------------------------------- */
+/* -- preparation ----------------------------------------------------------- */
 
 /* The NFC form of s, kept in the pattern's arena. */
 static kasa_err nfc(kasa_pattern *p, const char *s, size_t n, const char **out,
@@ -305,7 +307,8 @@ static kasa_err compile_regex(kasa_pattern *p, cmp_test *t, kasa_diag *diag)
     if (!bytes)
         return kasa__diag_at(diag, KASA_ENOMEM, NULL, 0, 0, 0, "out of memory");
     for (i = 0, j = 0; i < relen;) {
-        size_t k = kasa__utf8_decode((const unsigned char *)re + i, relen - i, &cp);
+        size_t k =
+            kasa__utf8_decode((const unsigned char *)re + i, relen - i, &cp);
         if (!k || cp > 0xFF) {
             latin1 = false;
             break;
@@ -314,8 +317,8 @@ static kasa_err compile_regex(kasa_pattern *p, cmp_test *t, kasa_diag *diag)
         i += k;
     }
     if (latin1) {
-        t->re_bin = pcre2_compile((PCRE2_SPTR)bytes, j, 0, &errcode, &erroff,
-                                  NULL);
+        t->re_bin =
+            pcre2_compile((PCRE2_SPTR)bytes, j, 0, &errcode, &erroff, NULL);
         if (t->re_bin)
             pcre2_jit_compile(t->re_bin, PCRE2_JIT_COMPLETE);
     }

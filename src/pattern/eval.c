@@ -48,10 +48,10 @@ static const char *obs_id(const evalctx *c, size_t obs)
  * `fmt` takes the detail `a`, then the id and index of the observed-data. */
 #define eval_fail(c, code, fmt, a, obs)                                        \
     ((c)->err = kasa__diag_at((c)->diag, code, NULL, 0, 0, 0, fmt, a,          \
-                              obs_id(c, obs), (size_t)(obs)),                 \
+                              obs_id(c, obs), (size_t)(obs)),                  \
      -1)
 
-/* -- values -------------------------------------------------------------------- */
+/* -- values ---------------------------------------------------------------- */
 
 static void from_json(json_t *j, value *v)
 {
@@ -75,9 +75,7 @@ static void from_json(json_t *j, value *v)
         v->kind = V_BOOL;
         v->u.b = json_is_true(j);
         break;
-    default:
-        v->kind = V_NONE;
-        break;
+    default: v->kind = V_NONE; break;
     }
 }
 
@@ -155,13 +153,11 @@ static bool values_equal(evalctx *c, const value *a, const value *b)
     switch (a->kind) {
     case V_STR:
     case V_BIN:
-        return a->u.s.n == b->u.s.n && memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0;
-    case V_BOOL:
-        return a->u.b == b->u.b;
-    case V_TIME:
-        return kasa__time_cmp(a->u.t, b->u.t) == 0;
-    default:
-        return false;
+        return a->u.s.n == b->u.s.n &&
+               memcmp(a->u.s.p, b->u.s.p, a->u.s.n) == 0;
+    case V_BOOL: return a->u.b == b->u.b;
+    case V_TIME: return kasa__time_cmp(a->u.t, b->u.t) == 0;
+    default: return false;
     }
 }
 
@@ -183,12 +179,9 @@ static int values_order(evalctx *c, const value *v, const value *lit)
         return ORD_NONE;
     switch (v->kind) {
     case V_STR:
-    case V_BIN:
-        return bytes_cmp(v->u.s.p, v->u.s.n, lit->u.s.p, lit->u.s.n);
-    case V_TIME:
-        return kasa__time_cmp(v->u.t, lit->u.t);
-    default:
-        return ORD_NONE;
+    case V_BIN: return bytes_cmp(v->u.s.p, v->u.s.n, lit->u.s.p, lit->u.s.n);
+    case V_TIME: return kasa__time_cmp(v->u.t, lit->u.t);
+    default: return ORD_NONE;
     }
 }
 
@@ -216,11 +209,10 @@ static bool set_member_equal(const value *v, const value *e)
     switch (v->kind) {
     case V_STR:
     case V_BIN:
-        return v->u.s.n == e->u.s.n && memcmp(v->u.s.p, e->u.s.p, v->u.s.n) == 0;
-    case V_TIME:
-        return kasa__time_cmp(v->u.t, e->u.t) == 0;
-    default:
-        return false;
+        return v->u.s.n == e->u.s.n &&
+               memcmp(v->u.s.p, e->u.s.p, v->u.s.n) == 0;
+    case V_TIME: return kasa__time_cmp(v->u.t, e->u.t) == 0;
+    default: return false;
     }
 }
 
@@ -231,8 +223,8 @@ static int nfc(evalctx *c, const char *s, size_t n, const char **out,
     int r = kasa__nfc(s, n, out, outlen, owned);
 
     if (r < 0)
-        c->err = kasa__diag_at(c->diag, KASA_ENOMEM, NULL, 0, 0, 0,
-                               "out of memory");
+        c->err =
+            kasa__diag_at(c->diag, KASA_ENOMEM, NULL, 0, 0, 0, "out of memory");
     return r;
 }
 
@@ -258,16 +250,17 @@ static int regex_search(evalctx *c, pcre2_code *re, const char *s, size_t n,
         return 1;
     if (rc == PCRE2_ERROR_NOMATCH)
         return 0;
-    return eval_fail(c, KASA_EEVAL,
-                     "regular expression %s on observed-data %s (#%zu)",
-                     rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT
-                         ? "exceeded its match limit"
-                         : "failed",
-                     obs);
+    return eval_fail(
+        c, KASA_EEVAL, "regular expression %s on observed-data %s (#%zu)",
+        rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT
+            ? "exceeded its match limit"
+            : "failed",
+        obs);
 }
 
 /* The comparison itself, on one value.  1 passes, 0 fails, -1 error. */
-static int test_value(evalctx *c, const cmp_test *t, const value *in, size_t obs)
+static int test_value(evalctx *c, const cmp_test *t, const value *in,
+                      size_t obs)
 {
     value v = *in;
     int r = 0;
@@ -278,12 +271,13 @@ static int test_value(evalctx *c, const cmp_test *t, const value *in, size_t obs
         /* a timestamp literal reads the observed string as a timestamp */
         if (!kasa__time_parse(v.u.s.p, v.u.s.n, true, &v.u.t)) {
             char shown[80];
-            snprintf(shown, sizeof(shown), "%.*s", (int)(v.u.s.n > 60 ? 60 : v.u.s.n),
-                     v.u.s.p);
-            return eval_fail(c, KASA_EEVAL,
-                             "invalid timestamp '%s' in observed-data %s (#%zu): "
-                             "the pattern compares it with a timestamp",
-                             shown, obs);
+            snprintf(shown, sizeof(shown), "%.*s",
+                     (int)(v.u.s.n > 60 ? 60 : v.u.s.n), v.u.s.p);
+            return eval_fail(
+                c, KASA_EEVAL,
+                "invalid timestamp '%s' in observed-data %s (#%zu): "
+                "the pattern compares it with a timestamp",
+                shown, obs);
         }
         v.kind = V_TIME;
     }
@@ -305,8 +299,10 @@ static int test_value(evalctx *c, const cmp_test *t, const value *in, size_t obs
         if (o == ORD_ERR)
             r = 0;
         else
-            r = t->op == OP_LT ? o < 0 : t->op == OP_GT ? o > 0
-              : t->op == OP_LE ? o <= 0 : o >= 0;
+            r = t->op == OP_LT   ? o < 0
+                : t->op == OP_GT ? o > 0
+                : t->op == OP_LE ? o <= 0
+                                 : o >= 0;
         break;
     }
     case OP_IN: {
@@ -324,8 +320,9 @@ static int test_value(evalctx *c, const cmp_test *t, const value *in, size_t obs
         int k;
 
         if (t->op == OP_MATCHES && v.kind == V_BIN) {
-            r = t->re_bin ? regex_search(c, t->re_bin, v.u.s.p, v.u.s.n, false, obs)
-                          : 0;
+            r = t->re_bin
+                    ? regex_search(c, t->re_bin, v.u.s.p, v.u.s.n, false, obs)
+                    : 0;
             if (r < 0)
                 return -1;
             break;
@@ -359,7 +356,8 @@ static int test_value(evalctx *c, const cmp_test *t, const value *in, size_t obs
         if (!t->net.ok) {
             char shown[80];
             snprintf(shown, sizeof(shown), "%.*s",
-                     (int)(t->lit.u.s.n > 60 ? 60 : t->lit.u.s.n), t->lit.u.s.p);
+                     (int)(t->lit.u.s.n > 60 ? 60 : t->lit.u.s.n),
+                     t->lit.u.s.p);
             return eval_fail(c, KASA_EEVAL,
                              "'%s' is not an IP address or CIDR network "
                              "(while evaluating observed-data %s, #%zu)",
@@ -370,15 +368,14 @@ static int test_value(evalctx *c, const cmp_test *t, const value *in, size_t obs
                                      : kasa__ip_contains(&val, &t->net);
         break;
     }
-    case OP_EXISTS:
-        return 1;
+    case OP_EXISTS: return 1;
     }
     if (t->negated)
         r = !r;
     return r;
 }
 
-/* -- object paths ------------------------------------------------------------- */
+/* -- object paths ---------------------------------------------------------- */
 
 static bool ends_with(const char *s, size_t n, const char *suffix)
 {
@@ -395,14 +392,17 @@ static int decode_binary(evalctx *c, const path_step *st, json_t *j, value *v,
     size_t n;
     char name[64];
 
-    snprintf(name, sizeof(name), "%.*s", (int)(st->keylen > 60 ? 60 : st->keylen),
-             st->key);
+    snprintf(name, sizeof(name), "%.*s",
+             (int)(st->keylen > 60 ? 60 : st->keylen), st->key);
     if (!json_is_string(j))
-        return eval_fail(c, KASA_EEVAL, "property %s is not a string, in "
-                         "observed-data %s (#%zu)", name, obs);
+        return eval_fail(c, KASA_EEVAL,
+                         "property %s is not a string, in "
+                         "observed-data %s (#%zu)",
+                         name, obs);
     d = kasa__arena_alloc(&c->scratch, json_string_length(j) + 1);
     if (!d) {
-        c->err = kasa__diag_at(c->diag, KASA_ENOMEM, NULL, 0, 0, 0, "out of memory");
+        c->err =
+            kasa__diag_at(c->diag, KASA_ENOMEM, NULL, 0, 0, 0, "out of memory");
         return -1;
     }
     if (!(hex ? kasa__hex_decode : kasa__base64_decode)(
@@ -432,10 +432,12 @@ static int walk_refs(evalctx *c, const od_obs *o, size_t obs, const cmp_test *t,
     json_t *ref;
     int r;
 
-    json_array_foreach(list, i, ref) {
+    json_array_foreach(list, i, ref)
+    {
         json_t *obj;
         if (!json_is_string(ref))
-            return eval_fail(c, KASA_EEVAL, "a value of reference list %s is not "
+            return eval_fail(c, KASA_EEVAL,
+                             "a value of reference list %s is not "
                              "a string, in observed-data %s (#%zu)",
                              "property", obs);
         obj = json_object_get(o->by_key, json_string_value(ref));
@@ -489,7 +491,8 @@ static int walk(evalctx *c, const od_obs *o, size_t obs, const cmp_test *t,
         if (ends_with(st->key, st->keylen, "_ref")) {
             json_t *obj;
             if (!json_is_string(child))
-                return eval_fail(c, KASA_EEVAL, "the value of reference %s is not "
+                return eval_fail(c, KASA_EEVAL,
+                                 "the value of reference %s is not "
                                  "a string, in observed-data %s (#%zu)",
                                  "property", obs);
             obj = json_object_get(o->by_key, json_string_value(child));
@@ -497,7 +500,8 @@ static int walk(evalctx *c, const od_obs *o, size_t obs, const cmp_test *t,
         }
         if (ends_with(st->key, st->keylen, "_refs")) {
             if (!json_is_array(child))
-                return eval_fail(c, KASA_EEVAL, "the value of reference list %s "
+                return eval_fail(c, KASA_EEVAL,
+                                 "the value of reference list %s "
                                  "is not a list, in observed-data %s (#%zu)",
                                  "property", obs);
             return walk_refs(c, o, obs, t, child, step + 1);
@@ -515,11 +519,13 @@ static int walk(evalctx *c, const od_obs *o, size_t obs, const cmp_test *t,
         if (!json_is_array(v) || st->index < 0 ||
             (uint64_t)st->index >= json_array_size(v))
             return 0;
-        return walk(c, o, obs, t, json_array_get(v, (size_t)st->index), step + 1);
+        return walk(c, o, obs, t, json_array_get(v, (size_t)st->index),
+                    step + 1);
     case STEP_STAR:
         if (!json_is_array(v))
             return 0;
-        json_array_foreach(v, i, child) {
+        json_array_foreach(v, i, child)
+        {
             r = walk(c, o, obs, t, child, step + 1);
             if (r)
                 return r;
@@ -529,7 +535,7 @@ static int walk(evalctx *c, const od_obs *o, size_t obs, const cmp_test *t,
     return 0;
 }
 
-/* -- comparison expressions --------------------------------------------------- */
+/* -- comparison expressions ------------------------------------------------ */
 
 /* Set bits[j] for each root object j of observed-data `obs` on which the
  * comparison expression holds.  Every comparison is evaluated on every
@@ -570,7 +576,8 @@ static int eval_cmp(evalctx *c, const cmp_node *n, size_t obs, uint64_t *bits,
             if (rc || i == 0)
                 continue;
             for (j = 0; j < nwords; j++)
-                bits[j] = n->kind == CMP_AND ? bits[j] & tmp[j] : bits[j] | tmp[j];
+                bits[j] =
+                    n->kind == CMP_AND ? bits[j] & tmp[j] : bits[j] | tmp[j];
         }
         if (tmp != local)
             free(tmp);
@@ -578,7 +585,7 @@ static int eval_cmp(evalctx *c, const cmp_node *n, size_t obs, uint64_t *bits,
     }
 }
 
-/* -- the search for a binding ---------------------------------------------------- */
+/* -- the search for a binding ---------------------------------------------- */
 
 typedef struct inst {
     size_t leaf;
@@ -589,7 +596,7 @@ typedef struct search {
     evalctx *c;
     size_t **matches; /* per leaf: the observed-data it holds on */
     size_t *nmatches;
-    uint64_t *used;   /* per observed-data: instances bound */
+    uint64_t *used; /* per observed-data: instances bound */
     inst *stack;
     size_t depth;
     unsigned long steps;
@@ -607,11 +614,11 @@ struct cont {
     int (*fn)(search *s, const cont *k);
     const cont *next;
     const obs_node *node;
-    size_t idx;   /* the child (AND, FOLLOWEDBY) or repetition to do next */
-    size_t mark;  /* where the node's binding starts on the stack */
-    size_t seg;   /* where the last child's binding starts */
+    size_t idx;  /* the child (AND, FOLLOWEDBY) or repetition to do next */
+    size_t mark; /* where the node's binding starts on the stack */
+    size_t seg;  /* where the last child's binding starts */
     size_t prev_start, prev_end; /* REPEATS: the previous repetition */
-    kasa__time t; /* FOLLOWEDBY: latest first_observed so far */
+    kasa__time t;                /* FOLLOWEDBY: latest first_observed so far */
 };
 
 static int enumerate(search *s, const obs_node *n, const cont *k);
@@ -674,10 +681,10 @@ static bool windows_ok(search *s)
             const od_obs *o = inst_obs(s, i);
             /* adding an instance only widens the span; WITHIN is the span
              * from the latest start back to the earliest end */
-            if (kasa__time_cmp(top->first,
-                               kasa__time_add_seconds(o->last, n->within)) > 0 ||
-                kasa__time_cmp(o->first,
-                               kasa__time_add_seconds(top->last, n->within)) > 0)
+            if (kasa__time_cmp(top->first, kasa__time_add_seconds(
+                                               o->last, n->within)) > 0 ||
+                kasa__time_cmp(
+                    o->first, kasa__time_add_seconds(top->last, n->within)) > 0)
                 return false;
         }
     }
@@ -710,8 +717,8 @@ static int within_end(search *s, const cont *self)
             min_last = o->last;
     }
     if (self->mark < s->depth &&
-        kasa__time_cmp(max_first,
-                       kasa__time_add_seconds(min_last, self->node->within)) > 0)
+        kasa__time_cmp(max_first, kasa__time_add_seconds(
+                                      min_last, self->node->within)) > 0)
         return 0;
     return window_done(s, self);
 }
@@ -904,7 +911,8 @@ kasa_err kasa_pattern_match(const kasa_pattern *p, const kasa_observed *od,
     *matched = 0;
     if (p->eval_error)
         return kasa__diag_at(diag, KASA_EEVAL, NULL, 0, 0, 0,
-                             "the pattern cannot be evaluated: %s", p->eval_error);
+                             "the pattern cannot be evaluated: %s",
+                             p->eval_error);
 
     memset(&c, 0, sizeof(c));
     c.p = p;
@@ -918,10 +926,13 @@ kasa_err kasa_pattern_match(const kasa_pattern *p, const kasa_observed *od,
     s.matches = kasa__arena_zalloc(&c.scratch, p->nleaves * sizeof(size_t *));
     s.nmatches = kasa__arena_zalloc(&c.scratch, p->nleaves * sizeof(size_t));
     s.used = kasa__arena_zalloc(&c.scratch, od->nobs * sizeof(uint64_t) + 1);
-    s.stack = kasa__arena_alloc(&c.scratch, (p->root->max_bind + 1) * sizeof(inst));
+    s.stack =
+        kasa__arena_alloc(&c.scratch, (p->root->max_bind + 1) * sizeof(inst));
     s.win = kasa__arena_alloc(&c.scratch, (p->nwindows + 1) * sizeof(*s.win));
-    s.win_mark = kasa__arena_alloc(&c.scratch, (p->nwindows + 1) * sizeof(size_t));
-    if (!s.matches || !s.nmatches || !s.used || !s.stack || !s.win || !s.win_mark)
+    s.win_mark =
+        kasa__arena_alloc(&c.scratch, (p->nwindows + 1) * sizeof(size_t));
+    if (!s.matches || !s.nmatches || !s.used || !s.stack || !s.win ||
+        !s.win_mark)
         goto nomem;
 
     for (i = 0; i < od->nobs; i++)
@@ -935,7 +946,8 @@ kasa_err kasa_pattern_match(const kasa_pattern *p, const kasa_observed *od,
 
     /* stage 1: which observed-data each observation expression holds on */
     for (l = 0; l < p->nleaves; l++) {
-        s.matches[l] = kasa__arena_alloc(&c.scratch, od->nobs * sizeof(size_t) + 1);
+        s.matches[l] =
+            kasa__arena_alloc(&c.scratch, od->nobs * sizeof(size_t) + 1);
         if (!s.matches[l])
             goto nomem;
         for (i = 0; i < od->nobs; i++) {

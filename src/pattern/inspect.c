@@ -38,11 +38,12 @@ static json_t *sorted(json_t *list, bool unique)
     return out;
 }
 
-static void walk_cmp(const kasa_pattern *p, const cmp_node *n, json_t *comparisons)
+static void walk_cmp(const kasa_pattern *p, const cmp_node *n,
+                     json_t *comparisons)
 {
-    static const char *const ops[] = {"=", "!=", "<", ">", "<=", ">=", "IN",
-                                      "LIKE", "MATCHES", "ISSUBSET",
-                                      "ISSUPERSET", "EXISTS"};
+    static const char *const ops[] = {
+        "=",  "!=",   "<",       ">",        "<=",         ">=",
+        "IN", "LIKE", "MATCHES", "ISSUBSET", "ISSUPERSET", "EXISTS"};
     const cmp_test *t;
     json_t *path, *entry, *list;
     char type[256], op[32];
@@ -65,7 +66,8 @@ static void walk_cmp(const kasa_pattern *p, const cmp_node *n, json_t *compariso
             json_array_append_new(path, json_string("*"));
     }
     snprintf(op, sizeof(op), "%s%s", t->negated ? "NOT " : "", ops[t->op]);
-    entry = json_pack("[o s s#]", path, op, t->op == OP_EXISTS ? "" : p->text + t->lit_off,
+    entry = json_pack("[o s s#]", path, op,
+                      t->op == OP_EXISTS ? "" : p->text + t->lit_off,
                       t->op == OP_EXISTS ? (size_t)0 : t->lit_len);
     snprintf(type, sizeof(type), "%.*s", (int)t->path.typelen, t->path.type);
     list = json_object_get(comparisons, type);
@@ -82,14 +84,13 @@ static void walk_obs(const kasa_pattern *p, const obs_node *n, json_t *quals,
     size_t i;
 
     switch (n->kind) {
-    case OBS_LEAF:
-        walk_cmp(p, n->cmp, comparisons);
-        return;
+    case OBS_LEAF: walk_cmp(p, n->cmp, comparisons); return;
     case OBS_AND:
     case OBS_OR:
     case OBS_FOLLOWEDBY: {
-        const char *name = n->kind == OBS_AND ? "AND" : n->kind == OBS_OR ? "OR"
-                                                                        : "FOLLOWEDBY";
+        const char *name = n->kind == OBS_AND  ? "AND"
+                           : n->kind == OBS_OR ? "OR"
+                                               : "FOLLOWEDBY";
         for (i = 0; i + 1 < n->nkids; i++)
             json_array_append_new(ops, json_string(name));
         break;
@@ -130,8 +131,9 @@ char *kasa_pattern_inspect(const kasa_pattern *p)
     comparisons = json_object();
     if (quals && ops && comparisons) {
         walk_obs(p, p->root, quals, ops, comparisons);
-        doc = json_pack("{s:o? s:o? s:O}", "qualifiers", sorted(quals, false),
-                        "obs_ops", sorted(ops, true), "comparisons", comparisons);
+        doc =
+            json_pack("{s:o? s:o? s:O}", "qualifiers", sorted(quals, false),
+                      "obs_ops", sorted(ops, true), "comparisons", comparisons);
         if (doc)
             out = json_dumps(doc, JSON_COMPACT);
         json_decref(doc);

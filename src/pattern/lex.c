@@ -13,15 +13,24 @@ static const struct {
     const char *word;
     tok_kind kind;
 } keywords[] = {
-    {"AND", T_AND},         {"OR", T_OR},
-    {"NOT", T_NOT},         {"FOLLOWEDBY", T_FOLLOWEDBY},
-    {"LIKE", T_LIKE},       {"MATCHES", T_MATCHES},
-    {"ISSUPERSET", T_ISSUPERSET}, {"ISSUBSET", T_ISSUBSET},
-    {"EXISTS", T_EXISTS},   {"LAST", T_LAST},
-    {"IN", T_IN},           {"START", T_START},
-    {"STOP", T_STOP},       {"SECONDS", T_SECONDS},
-    {"WITHIN", T_WITHIN},   {"REPEATS", T_REPEATS},
-    {"TIMES", T_TIMES},     {"true", T_BOOL},
+    {"AND", T_AND},
+    {"OR", T_OR},
+    {"NOT", T_NOT},
+    {"FOLLOWEDBY", T_FOLLOWEDBY},
+    {"LIKE", T_LIKE},
+    {"MATCHES", T_MATCHES},
+    {"ISSUPERSET", T_ISSUPERSET},
+    {"ISSUBSET", T_ISSUBSET},
+    {"EXISTS", T_EXISTS},
+    {"LAST", T_LAST},
+    {"IN", T_IN},
+    {"START", T_START},
+    {"STOP", T_STOP},
+    {"SECONDS", T_SECONDS},
+    {"WITHIN", T_WITHIN},
+    {"REPEATS", T_REPEATS},
+    {"TIMES", T_TIMES},
+    {"true", T_BOOL},
     {"false", T_BOOL},
 };
 
@@ -117,8 +126,8 @@ static size_t space_len(const unsigned char *s, size_t n)
         return 0;
     k = kasa__utf8_decode(s, n, &cp);
     if (k && (cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
-              (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
-              cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000))
+              (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+              cp == 0x202F || cp == 0x205F || cp == 0x3000))
         return k;
     return 0;
 }
@@ -262,8 +271,7 @@ bool kasa__lex_next(lexer *lx, token *t, kasa_diag *diag, kasa_err *err)
         t->kind = T_STRING;
         t->len = q - p;
         goto done;
-    default:
-        break;
+    default: break;
     }
 
     /* numbers: [+-]? digits, [+-]? digits? . digits */
@@ -304,7 +312,7 @@ bool kasa__lex_next(lexer *lx, token *t, kasa_diag *diag, kasa_err *err)
         q = quoted_end(s, n, p + 1, &bad);
         if (!q)
             return lex_error(lx, p, 2, diag, err,
-                             c == 't' ? "unterminated timestamp literal"
+                             c == 't'   ? "unterminated timestamp literal"
                              : c == 'h' ? "unterminated hex literal"
                                         : "unterminated binary literal");
         t->len = q - p;

@@ -40,8 +40,10 @@ static kasa_err add_object(od_obs *o, size_t *cap, json_t *obj)
     }
     type = json_object_get(obj, "type");
     o->objs[o->nobjs].obj = obj;
-    o->objs[o->nobjs].type = json_is_string(type) ? json_string_value(type) : NULL;
-    o->objs[o->nobjs].typelen = json_is_string(type) ? json_string_length(type) : 0;
+    o->objs[o->nobjs].type =
+        json_is_string(type) ? json_string_value(type) : NULL;
+    o->objs[o->nobjs].typelen =
+        json_is_string(type) ? json_string_length(type) : 0;
     o->nobjs++;
     return KASA_OK;
 }
@@ -51,7 +53,8 @@ static bool get_time(json_t *sdo, const char *key, kasa__time *t)
     json_t *v = json_object_get(sdo, key);
 
     return json_is_string(v) &&
-           kasa__time_parse(json_string_value(v), json_string_length(v), true, t);
+           kasa__time_parse(json_string_value(v), json_string_length(v), true,
+                            t);
 }
 
 /* One observed-data; `bundle_index` maps ids to objects of its bundle
@@ -79,26 +82,31 @@ static kasa_err add_observed(reader *r, json_t *sdo, json_t *bundle_index)
     o->id = json_is_string(id) ? json_string_value(id) : NULL;
 
     if (!get_time(sdo, "first_observed", &o->first))
-        return data_error(r, idx, "first_observed is missing or not a timestamp",
-                          json_string_value(json_object_get(sdo, "first_observed")));
+        return data_error(
+            r, idx, "first_observed is missing or not a timestamp",
+            json_string_value(json_object_get(sdo, "first_observed")));
     if (!get_time(sdo, "last_observed", &o->last))
-        return data_error(r, idx, "last_observed is missing or not a timestamp",
-                          json_string_value(json_object_get(sdo, "last_observed")));
+        return data_error(
+            r, idx, "last_observed is missing or not a timestamp",
+            json_string_value(json_object_get(sdo, "last_observed")));
     if (kasa__time_cmp(o->first, o->last) > 0)
-        return data_error(r, idx, "last_observed is earlier than first_observed",
-                          NULL);
+        return data_error(r, idx,
+                          "last_observed is earlier than first_observed", NULL);
     n = json_object_get(sdo, "number_observed");
     if (!json_is_integer(n) || json_integer_value(n) < 1)
-        return data_error(r, idx, "number_observed must be an integer >= 1", NULL);
+        return data_error(r, idx, "number_observed must be an integer >= 1",
+                          NULL);
     o->number_observed = (uint64_t)json_integer_value(n);
 
     objects = json_object_get(sdo, "objects");
     refs = json_object_get(sdo, "object_refs");
-    if (json_is_object(objects) && !(json_is_array(refs) && json_array_size(refs))) {
+    if (json_is_object(objects) &&
+        !(json_is_array(refs) && json_array_size(refs))) {
         const char *key;
         json_t *obj;
         o->by_key = json_incref(objects);
-        json_object_foreach(objects, key, obj) {
+        json_object_foreach(objects, key, obj)
+        {
             if (!json_is_object(obj))
                 continue;
             err = add_object(o, &cap, obj);
@@ -111,12 +119,15 @@ static kasa_err add_observed(reader *r, json_t *sdo, json_t *bundle_index)
         o->by_key = json_object();
         if (!o->by_key)
             return KASA_ENOMEM;
-        json_array_foreach(refs, i, ref) {
+        json_array_foreach(refs, i, ref)
+        {
             json_t *obj;
             if (!json_is_string(ref))
-                return data_error(r, idx, "object_refs holds a non-string", NULL);
-            obj = bundle_index ? json_object_get(bundle_index, json_string_value(ref))
-                               : NULL;
+                return data_error(r, idx, "object_refs holds a non-string",
+                                  NULL);
+            obj = bundle_index
+                      ? json_object_get(bundle_index, json_string_value(ref))
+                      : NULL;
             if (!json_is_object(obj))
                 continue; /* a reference this input does not carry */
             if (json_object_get(o->by_key, json_string_value(ref)))
@@ -128,7 +139,8 @@ static kasa_err add_observed(reader *r, json_t *sdo, json_t *bundle_index)
                 return err;
         }
     } else if (objects || refs) {
-        return data_error(r, idx, "objects must be a dictionary and object_refs a list",
+        return data_error(r, idx,
+                          "objects must be a dictionary and object_refs a list",
                           NULL);
     }
     return KASA_OK;
@@ -148,16 +160,20 @@ static kasa_err add_bundle(reader *r, json_t *bundle)
     index = json_object();
     if (!index)
         return KASA_ENOMEM;
-    json_array_foreach(objects, i, obj) {
+    json_array_foreach(objects, i, obj)
+    {
         json_t *id = json_object_get(obj, "id");
-        if (json_is_string(id) && json_object_set(index, json_string_value(id), obj))
+        if (json_is_string(id) &&
+            json_object_set(index, json_string_value(id), obj))
             err = KASA_ENOMEM;
     }
-    json_array_foreach(objects, i, obj) {
+    json_array_foreach(objects, i, obj)
+    {
         json_t *type = json_object_get(obj, "type");
         if (err != KASA_OK)
             break;
-        if (json_is_string(type) && strcmp(json_string_value(type), "observed-data") == 0)
+        if (json_is_string(type) &&
+            strcmp(json_string_value(type), "observed-data") == 0)
             err = add_observed(r, obj, index);
     }
     json_decref(index);
@@ -168,7 +184,8 @@ static bool is_bundle(json_t *v)
 {
     json_t *type = json_object_get(v, "type");
 
-    return json_is_string(type) && strcmp(json_string_value(type), "bundle") == 0;
+    return json_is_string(type) &&
+           strcmp(json_string_value(type), "bundle") == 0;
 }
 
 static kasa_err add_item(reader *r, json_t *v)
@@ -177,19 +194,24 @@ static kasa_err add_item(reader *r, json_t *v)
         return kasa__diag_at(r->diag, KASA_EDATA, NULL, 0, 0, 0,
                              "expected a bundle or an observed-data object, "
                              "found a JSON %s",
-                             json_is_array(v) ? "list" : json_is_string(v) ? "string"
-                             : json_is_number(v) ? "number" : "value");
+                             json_is_array(v)    ? "list"
+                             : json_is_string(v) ? "string"
+                             : json_is_number(v) ? "number"
+                                                 : "value");
     if (is_bundle(v))
         return add_bundle(r, v);
     {
         json_t *type = json_object_get(v, "type");
         const char *t = json_string_value(type);
         /* "cybox-container" and typeless objects are 2.0-era observed data */
-        if (t && strcmp(t, "observed-data") != 0 && !json_object_get(v, "objects") &&
+        if (t && strcmp(t, "observed-data") != 0 &&
+            !json_object_get(v, "objects") &&
             !json_object_get(v, "first_observed"))
-            return kasa__diag_at(r->diag, KASA_EDATA, NULL, 0, 0, 0,
-                                 "expected a bundle or an observed-data object, "
-                                 "found an object of type '%.64s'", t);
+            return kasa__diag_at(
+                r->diag, KASA_EDATA, NULL, 0, 0, 0,
+                "expected a bundle or an observed-data object, "
+                "found an object of type '%.64s'",
+                t);
     }
     return add_observed(r, v, NULL);
 }
@@ -227,7 +249,8 @@ kasa_err kasa_observed_parse(const char *json, size_t len,
     if (json_is_array(od->root)) {
         json_t *v;
         size_t i;
-        json_array_foreach(od->root, i, v) {
+        json_array_foreach(od->root, i, v)
+        {
             err = add_item(&r, v);
             if (err != KASA_OK)
                 break;

@@ -17,7 +17,7 @@
 
 typedef struct parser {
     lexer lx;
-    token tok;  /* the current token */
+    token tok; /* the current token */
     kasa_pattern *p;
     kasa_diag *diag;
     kasa_err err;
@@ -26,11 +26,12 @@ typedef struct parser {
     size_t ntests;
 } parser;
 
-#define ALLOC(ps, type) ((type *)kasa__arena_zalloc(&(ps)->p->arena, sizeof(type)))
+#define ALLOC(ps, type)                                                        \
+    ((type *)kasa__arena_zalloc(&(ps)->p->arena, sizeof(type)))
 
-#define fail(P, CODE, OFF, LEN, ...)                                        \
-    ((P)->err = kasa__diag_at((P)->diag, CODE, (P)->lx.src, (P)->lx.len, OFF, \
-                              LEN, __VA_ARGS__),                              \
+#define fail(P, CODE, OFF, LEN, ...)                                           \
+    ((P)->err = kasa__diag_at((P)->diag, CODE, (P)->lx.src, (P)->lx.len, OFF,  \
+                              LEN, __VA_ARGS__),                               \
      false)
 
 static bool oom(parser *ps)
@@ -72,7 +73,8 @@ static bool enter(parser *ps)
     if (++ps->depth > KASA_PATTERN_MAX_DEPTH)
         return fail(ps, KASA_ELIMIT, ps->tok.off, ps->tok.len,
                     "pattern nests deeper than %u levels (parentheses, "
-                    "brackets and qualifiers)", KASA_PATTERN_MAX_DEPTH);
+                    "brackets and qualifiers)",
+                    KASA_PATTERN_MAX_DEPTH);
     return true;
 }
 
@@ -86,10 +88,11 @@ static const char *where(parser *ps, size_t off, char *buf, size_t bufsz)
     return buf;
 }
 
-/* -- literals ---------------------------------------------------------------- */
+/* -- literals -------------------------------------------------------------- */
 
 /* The text of a quoted string token without quotes and escapes. */
-static bool unquote(parser *ps, const token *t, const char **out, size_t *outlen)
+static bool unquote(parser *ps, const token *t, const char **out,
+                    size_t *outlen)
 {
     const char *s = ps->lx.src + t->off + 1;
     size_t n = t->len - 2, i, j = 0;
@@ -133,7 +136,8 @@ static bool literal(parser *ps, const token *t, value *v)
         if (errno == ERANGE || t->len >= sizeof(buf) - 1)
             return fail(ps, KASA_ELIMIT, t->off, t->len,
                         "integer %.*s is out of range (kasa keeps integers "
-                        "in 64 bits)", (int)(t->len > 30 ? 30 : t->len), s);
+                        "in 64 bits)",
+                        (int)(t->len > 30 ? 30 : t->len), s);
         v->kind = V_INT;
         v->u.i = x;
         return true;
@@ -151,9 +155,7 @@ static bool literal(parser *ps, const token *t, value *v)
         v->kind = V_BOOL;
         v->u.b = s[0] == 't';
         return true;
-    case T_STRING:
-        v->kind = V_STR;
-        return unquote(ps, t, &v->u.s.p, &v->u.s.n);
+    case T_STRING: v->kind = V_STR; return unquote(ps, t, &v->u.s.p, &v->u.s.n);
     case T_HEX:
     case T_BINARY: {
         /* the lexer checked the form; this only decodes */
@@ -175,25 +177,27 @@ static bool literal(parser *ps, const token *t, value *v)
         kasa__time_parse(s + 2, t->len - 3, false, &v->u.t);
         v->bad_time = !kasa__time_parse(s + 2, t->len - 3, true, &v->u.t);
         return true;
-    default:
-        return expected(ps, "a value");
+    default: return expected(ps, "a value");
     }
 }
 
 static bool is_literal(tok_kind k, bool orderable)
 {
     switch (k) {
-    case T_INT_POS: case T_INT_NEG: case T_FLOAT_POS: case T_FLOAT_NEG:
-    case T_STRING: case T_BINARY: case T_HEX: case T_TIMESTAMP:
-        return true;
-    case T_BOOL:
-        return !orderable;
-    default:
-        return false;
+    case T_INT_POS:
+    case T_INT_NEG:
+    case T_FLOAT_POS:
+    case T_FLOAT_NEG:
+    case T_STRING:
+    case T_BINARY:
+    case T_HEX:
+    case T_TIMESTAMP: return true;
+    case T_BOOL: return !orderable;
+    default: return false;
     }
 }
 
-/* -- object paths -------------------------------------------------------------- */
+/* -- object paths ---------------------------------------------------------- */
 
 static bool path_step_key(parser *ps, path_step *st)
 {
@@ -286,7 +290,7 @@ static bool parse_path(parser *ps, object_path *op)
     return true;
 }
 
-/* -- lists of children ------------------------------------------------------ */
+/* -- lists of children ----------------------------------------------------- */
 
 /* The children of a chain (a AND b AND c ...) as they are parsed: the first
  * sixteen on the stack, more in the arena. */
@@ -318,7 +322,7 @@ static bool kids_push(parser *ps, kid_list *l, void *kid)
     return true;
 }
 
-/* -- comparison expressions ------------------------------------------------------ */
+/* -- comparison expressions ------------------------------------------------ */
 
 static cmp_node *cmp_or(parser *ps);
 
@@ -355,7 +359,8 @@ static bool set_literal(parser *ps, cmp_test *t)
         if (!is_literal(ps->tok.kind, false))
             return expected(ps, "a value in the set");
         if (n == cap) {
-            value *nv = kasa__arena_alloc(&ps->p->arena, 2 * cap * sizeof(value));
+            value *nv =
+                kasa__arena_alloc(&ps->p->arena, 2 * cap * sizeof(value));
             if (!nv)
                 return oom(ps);
             memcpy(nv, all, n * sizeof(value));
@@ -370,7 +375,8 @@ static bool set_literal(parser *ps, cmp_test *t)
     }
     t->lit_off = open;
     t->lit_len = ps->tok.off + 1 - open;
-    t->set = heap ? heap : kasa__arena_alloc(&ps->p->arena, n * sizeof(value) + 1);
+    t->set =
+        heap ? heap : kasa__arena_alloc(&ps->p->arena, n * sizeof(value) + 1);
     if (!t->set)
         return oom(ps);
     if (!heap)
@@ -453,7 +459,8 @@ static cmp_node *cmp_primary(parser *ps)
         char opname[16];
         if (!advance(ps))
             return NULL;
-        snprintf(opname, sizeof(opname), "%.*s", (int)op.len, ps->lx.src + op.off);
+        snprintf(opname, sizeof(opname), "%.*s", (int)op.len,
+                 ps->lx.src + op.off);
         if (t->op == OP_IN) {
             if (!set_literal(ps, t))
                 return NULL;
@@ -462,11 +469,13 @@ static cmp_node *cmp_primary(parser *ps)
         if (t->op >= OP_LIKE) {
             if (ps->tok.kind != T_STRING) {
                 char want[64];
-                snprintf(want, sizeof(want), "a quoted string after %s", opname);
+                snprintf(want, sizeof(want), "a quoted string after %s",
+                         opname);
                 expected(ps, want);
                 return NULL;
             }
-        } else if (!is_literal(ps->tok.kind, t->op != OP_EQ && t->op != OP_NEQ)) {
+        } else if (!is_literal(ps->tok.kind,
+                               t->op != OP_EQ && t->op != OP_NEQ)) {
             char want[64];
             snprintf(want, sizeof(want), "%s after '%s'",
                      t->op == OP_EQ || t->op == OP_NEQ ? "a value"
@@ -503,7 +512,8 @@ static cmp_node *cmp_chain(parser *ps, cmp_kind kind)
             return NULL;
     }
     n = ALLOC(ps, cmp_node);
-    if (!n || !(n->kids = kasa__arena_alloc(&ps->p->arena, kids.n * sizeof(*n->kids)))) {
+    if (!n || !(n->kids = kasa__arena_alloc(&ps->p->arena,
+                                            kids.n * sizeof(*n->kids)))) {
         oom(ps);
         return NULL;
     }
@@ -519,7 +529,7 @@ static cmp_node *cmp_or(parser *ps)
     return cmp_chain(ps, CMP_OR);
 }
 
-/* -- observation expressions ------------------------------------------------------ */
+/* -- observation expressions ----------------------------------------------- */
 
 static obs_node *obs_chain(parser *ps, int level);
 
@@ -586,16 +596,16 @@ static bool qualifier(parser *ps, obs_node **np, bool simple, unsigned *seen)
         q->kind = OBS_STARTSTOP;
         for (i = 0; i < 2; i++) {
             bool is_ts = ps->tok.kind == T_TIMESTAMP;
-            bool is_str = ps->tok.kind == T_STRING &&
-                          ps->p->version == KASA_STIX_2_0;
+            bool is_str =
+                ps->tok.kind == T_STRING && ps->p->version == KASA_STIX_2_0;
             if (i == 1) {
                 if (ps->tok.kind != T_STOP)
                     return expected(ps, "STOP after the START time");
                 if (!advance(ps))
                     return false;
                 is_ts = ps->tok.kind == T_TIMESTAMP;
-                is_str = ps->tok.kind == T_STRING &&
-                         ps->p->version == KASA_STIX_2_0;
+                is_str =
+                    ps->tok.kind == T_STRING && ps->p->version == KASA_STIX_2_0;
             }
             if (!is_ts && !is_str)
                 return expected(ps, i == 0 ? "a timestamp t'...' after START"
@@ -641,8 +651,9 @@ qualified:
     if (simple && ps->p->version == KASA_STIX_2_1) {
         if ((*seen & bit) && !ps->p->dup_qual) {
             /* kasa_pattern_validate reports it; the meaning is clear */
-            ps->p->dup_qual = bit == 1 ? "WITHIN" : bit == 2 ? "REPEATS"
-                                                             : "START/STOP";
+            ps->p->dup_qual = bit == 1   ? "WITHIN"
+                              : bit == 2 ? "REPEATS"
+                                         : "START/STOP";
             ps->p->dup_off = kw.off;
             ps->p->dup_len = q->len;
         }
@@ -703,10 +714,11 @@ static obs_node *obs_primary(parser *ps)
         }
     } else {
         if (ps->nleaves == 0 && ps->tok.kind != T_EOF && ps->tok.off == 0)
-            (void)fail(ps, KASA_ESYNTAX, ps->tok.off, ps->tok.len,
-                 "expected '[' to open an observation, found %s: a pattern is "
-                 "comparisons inside square brackets, e.g. [file:size = 1280]",
-                 found(ps, buf, sizeof(buf)));
+            (void)fail(
+                ps, KASA_ESYNTAX, ps->tok.off, ps->tok.len,
+                "expected '[' to open an observation, found %s: a pattern is "
+                "comparisons inside square brackets, e.g. [file:size = 1280]",
+                found(ps, buf, sizeof(buf)));
         else
             expected(ps, "'[' to open an observation or '(' to group them");
         return NULL;
@@ -745,7 +757,8 @@ static obs_node *obs_chain(parser *ps, int level)
             return NULL;
     }
     n = ALLOC(ps, obs_node);
-    if (!n || !(n->kids = kasa__arena_alloc(&ps->p->arena, kids.n * sizeof(*n->kids)))) {
+    if (!n || !(n->kids = kasa__arena_alloc(&ps->p->arena,
+                                            kids.n * sizeof(*n->kids)))) {
         oom(ps);
         return NULL;
     }
@@ -869,11 +882,12 @@ kasa_err kasa_pattern_parse(const char *src, size_t len,
         goto fail;
     if (ps.tok.kind != T_EOF) {
         char buf[64];
-        (void)fail(&ps, KASA_ESYNTAX, ps.tok.off, ps.tok.len,
-             "expected AND, OR, FOLLOWEDBY, a qualifier or the end of the "
-             "pattern, found %s%s",
-             found(&ps, buf, sizeof(buf)),
-             ps.tok.kind == T_IDENT ? " (keywords are upper case)" : "");
+        (void)fail(
+            &ps, KASA_ESYNTAX, ps.tok.off, ps.tok.len,
+            "expected AND, OR, FOLLOWEDBY, a qualifier or the end of the "
+            "pattern, found %s%s",
+            found(&ps, buf, sizeof(buf)),
+            ps.tok.kind == T_IDENT ? " (keywords are upper case)" : "");
         goto fail;
     }
     if (p->root->max_bind > KASA__MAX_BINDING) {
@@ -889,7 +903,8 @@ kasa_err kasa_pattern_parse(const char *src, size_t len,
     }
     p->nleaves = ps.nleaves;
     p->leaves = kasa__arena_zalloc(&p->arena, ps.nleaves * sizeof(obs_node *));
-    p->tests = kasa__arena_zalloc(&p->arena, (ps.ntests + 1) * sizeof(cmp_test *));
+    p->tests =
+        kasa__arena_zalloc(&p->arena, (ps.ntests + 1) * sizeof(cmp_test *));
     if (!p->leaves || !p->tests) {
         oom(&ps);
         goto fail;

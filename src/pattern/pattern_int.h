@@ -28,13 +28,46 @@
 
 typedef enum tok_kind {
     T_EOF,
-    T_LBRACK, T_RBRACK, T_LPAREN, T_RPAREN, T_COLON, T_DOT, T_COMMA, T_STAR,
-    T_EQ, T_NEQ, T_LT, T_LE, T_GT, T_GE,
-    T_AND, T_OR, T_NOT, T_FOLLOWEDBY, T_LIKE, T_MATCHES, T_ISSUPERSET,
-    T_ISSUBSET, T_EXISTS, T_LAST, T_IN, T_START, T_STOP, T_SECONDS, T_WITHIN,
-    T_REPEATS, T_TIMES,
-    T_BOOL, T_INT_POS, T_INT_NEG, T_FLOAT_POS, T_FLOAT_NEG, T_STRING,
-    T_BINARY, T_HEX, T_TIMESTAMP,
+    T_LBRACK,
+    T_RBRACK,
+    T_LPAREN,
+    T_RPAREN,
+    T_COLON,
+    T_DOT,
+    T_COMMA,
+    T_STAR,
+    T_EQ,
+    T_NEQ,
+    T_LT,
+    T_LE,
+    T_GT,
+    T_GE,
+    T_AND,
+    T_OR,
+    T_NOT,
+    T_FOLLOWEDBY,
+    T_LIKE,
+    T_MATCHES,
+    T_ISSUPERSET,
+    T_ISSUBSET,
+    T_EXISTS,
+    T_LAST,
+    T_IN,
+    T_START,
+    T_STOP,
+    T_SECONDS,
+    T_WITHIN,
+    T_REPEATS,
+    T_TIMES,
+    T_BOOL,
+    T_INT_POS,
+    T_INT_NEG,
+    T_FLOAT_POS,
+    T_FLOAT_NEG,
+    T_STRING,
+    T_BINARY,
+    T_HEX,
+    T_TIMESTAMP,
     T_IDENT,        /* [a-zA-Z_][a-zA-Z0-9_]* */
     T_IDENT_HYPHEN, /* [a-zA-Z_][a-zA-Z0-9_-]* with a hyphen */
     T_OTHER         /* + - ^ / : valid tokens the grammar never accepts */
@@ -81,8 +114,8 @@ typedef struct path_step {
     step_kind kind;
     const char *key; /* STEP_KEY: unescaped name */
     size_t keylen;
-    int64_t index;   /* STEP_INDEX */
-    size_t off;      /* where the step is in the text */
+    int64_t index; /* STEP_INDEX */
+    size_t off;    /* where the step is in the text */
     size_t len;
 } path_step;
 
@@ -97,12 +130,22 @@ typedef struct object_path {
 /* -- comparison expressions ------------------------------------------------ */
 
 typedef enum cmp_op {
-    OP_EQ, OP_NEQ, OP_LT, OP_GT, OP_LE, OP_GE, OP_IN, OP_LIKE, OP_MATCHES,
-    OP_ISSUBSET, OP_ISSUPERSET, OP_EXISTS
+    OP_EQ,
+    OP_NEQ,
+    OP_LT,
+    OP_GT,
+    OP_LE,
+    OP_GE,
+    OP_IN,
+    OP_LIKE,
+    OP_MATCHES,
+    OP_ISSUBSET,
+    OP_ISSUPERSET,
+    OP_EXISTS
 } cmp_op;
 
 typedef struct ip_net {
-    bool ok;     /* parsed as an address or CIDR */
+    bool ok; /* parsed as an address or CIDR */
     bool v6;
     unsigned prefix;
     uint8_t addr[16];
@@ -111,14 +154,14 @@ typedef struct ip_net {
 typedef struct cmp_test {
     object_path path;
     cmp_op op;
-    bool negated;    /* NOT */
+    bool negated; /* NOT */
     size_t op_off, op_len;
-    value lit;       /* the literal, for =, <, LIKE ... */
+    value lit; /* the literal, for =, <, LIKE ... */
     size_t lit_off, lit_len;
-    value *set;      /* OP_IN */
+    value *set; /* OP_IN */
     size_t nset;
-    bool set_mixed;  /* a set of more than one kind (ints and floats aside) */
-    bool set_times;  /* a set of timestamps */
+    bool set_mixed; /* a set of more than one kind (ints and floats aside) */
+    bool set_times; /* a set of timestamps */
     /* OP_LIKE: the NFC form of the pattern */
     const char *like;
     size_t likelen;
@@ -136,30 +179,36 @@ typedef struct cmp_node {
     cmp_kind kind;
     struct cmp_node **kids; /* CMP_AND, CMP_OR: two or more */
     size_t nkids;
-    cmp_test *test;         /* CMP_TEST */
+    cmp_test *test; /* CMP_TEST */
 } cmp_node;
 
 /* -- observation expressions ----------------------------------------------- */
 
 typedef enum obs_kind {
-    OBS_LEAF, OBS_AND, OBS_OR, OBS_FOLLOWEDBY, OBS_WITHIN, OBS_REPEATS,
+    OBS_LEAF,
+    OBS_AND,
+    OBS_OR,
+    OBS_FOLLOWEDBY,
+    OBS_WITHIN,
+    OBS_REPEATS,
     OBS_STARTSTOP
 } obs_kind;
 
 typedef struct obs_node {
     obs_kind kind;
-    struct obs_node **kids; /* AND, OR, FOLLOWEDBY: two or more; a qualifier: one */
+    struct obs_node *
+        *kids; /* AND, OR, FOLLOWEDBY: two or more; a qualifier: one */
     size_t nkids;
-    cmp_node *cmp;     /* OBS_LEAF */
-    size_t leaf;       /* OBS_LEAF: index in pattern order */
-    size_t off, len;   /* the [ ... ] or the qualifier */
+    cmp_node *cmp;   /* OBS_LEAF */
+    size_t leaf;     /* OBS_LEAF: index in pattern order */
+    size_t off, len; /* the [ ... ] or the qualifier */
     /* qualifiers */
-    double within;     /* OBS_WITHIN, seconds */
-    uint64_t repeats;  /* OBS_REPEATS */
+    double within;    /* OBS_WITHIN, seconds */
+    uint64_t repeats; /* OBS_REPEATS */
     kasa__time start, stop;
     const char *qual_error; /* a qualifier that evaluation must refuse */
-    size_t min_bind;   /* fewest instances a binding of this node holds */
-    size_t max_bind;   /* most instances a binding of this node holds */
+    size_t min_bind;        /* fewest instances a binding of this node holds */
+    size_t max_bind;        /* most instances a binding of this node holds */
 } obs_node;
 
 struct kasa_pattern {
@@ -172,14 +221,14 @@ struct kasa_pattern {
     obs_node **leaves;
     cmp_test **tests; /* every test, for freeing compiled regexes */
     size_t ntests;
-    size_t nwindows;  /* WITHIN and START/STOP qualifiers */
+    size_t nwindows;        /* WITHIN and START/STOP qualifiers */
     const char *eval_error; /* set when evaluation must always fail */
     /* the first qualifier applied twice to one observation (2.1) */
     const char *dup_qual;
     size_t dup_off, dup_len;
 };
 
-/* -- observed data ----------------------------------------------------------- */
+/* -- observed data --------------------------------------------------------- */
 
 typedef struct od_object {
     json_t *obj;
@@ -194,7 +243,7 @@ typedef struct od_obs {
     uint64_t number_observed;
     od_object *objs; /* the root objects, in order */
     size_t nobjs;
-    json_t *by_key;  /* key -> object, for resolving _ref and _refs */
+    json_t *by_key; /* key -> object, for resolving _ref and _refs */
 } od_obs;
 
 struct kasa_observed {
@@ -204,7 +253,7 @@ struct kasa_observed {
     size_t nobs;
 };
 
-/* -- between the files ------------------------------------------------------- */
+/* -- between the files ----------------------------------------------------- */
 
 typedef struct lexer {
     const char *src;

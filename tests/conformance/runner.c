@@ -82,8 +82,8 @@ static void put_escaped(FILE *f, const char *s, size_t n)
 }
 
 /* "KASA_ESYNTAX (syntax error) at 1:14: expected ']' ..." */
-static void describe_err(char *buf, size_t size, const char *what,
-                         kasa_err err, const kasa_diag *d)
+static void describe_err(char *buf, size_t size, const char *what, kasa_err err,
+                         const kasa_diag *d)
 {
     if (d->line > 0)
         snprintf(buf, size, "%s failed: %s (%s) at %u:%u: %.*s", what,
@@ -138,7 +138,8 @@ static char *render(const json_t *j)
     return s ? s : strdup("(unprintable)");
 }
 
-/* -- matcher ---------------------------------------------------------------- */
+/* -- matcher ----------------------------------------------------------------
+ */
 
 /* The observed-data of a case's input in the order libkasa numbers them:
  * bundles contribute their observed-data objects, anything else itself.
@@ -201,7 +202,8 @@ static int check_binding(tally *t, const kcase *c, json_t *cs,
                          const kasa_pattern *p, const kasa_observed *od,
                          const kasa_binding *b)
 {
-    json_t *want_ids = json_object_get(cs, "expected_matched_observed_data_ids");
+    json_t *want_ids =
+        json_object_get(cs, "expected_matched_observed_data_ids");
     json_t *want_len = json_object_get(cs, "expected_result_len");
     json_t *want_first = json_object_get(cs, "expected_first_result");
     size_t n = kasa_binding_count(b);
@@ -212,7 +214,8 @@ static int check_binding(tally *t, const kcase *c, json_t *cs,
     int ok = 0;
 
     if (n == 0) {
-        fail(t, c, "a binding with at least one entry", "matched, but the binding is empty");
+        fail(t, c, "a binding with at least one entry",
+             "matched, but the binding is empty");
         return 0;
     }
     distinct = malloc(n * sizeof *distinct);
@@ -226,7 +229,8 @@ static int check_binding(tally *t, const kcase *c, json_t *cs,
         kasa_binding_get(b, i, &obs, &odx);
         if (obs >= nobs || odx >= nod) {
             fail(t, c, "binding entries within the pattern and the data",
-                 "entry %zu binds observation %zu (of %zu) to observed-data %zu (of %zu)",
+                 "entry %zu binds observation %zu (of %zu) to observed-data "
+                 "%zu (of %zu)",
                  i, obs, nobs, odx, nod);
             goto out;
         }
@@ -279,7 +283,8 @@ static int check_binding(tally *t, const kcase *c, json_t *cs,
                     break;
                 used += (size_t)w;
             }
-            fail(t, c, exp ? exp : "(ids)", "binding bound observed-data [%s]", gotlist);
+            fail(t, c, exp ? exp : "(ids)", "binding bound observed-data [%s]",
+                 gotlist);
             free(exp);
         }
         free(got);
@@ -293,7 +298,8 @@ static int check_binding(tally *t, const kcase *c, json_t *cs,
             (json_int_t)ndistinct != json_integer_value(want_len)) {
             char exp[64];
 
-            snprintf(exp, sizeof exp, "%" JSON_INTEGER_FORMAT " distinct observed-data bound",
+            snprintf(exp, sizeof exp,
+                     "%" JSON_INTEGER_FORMAT " distinct observed-data bound",
                      json_integer_value(want_len));
             fail(t, c, exp, "%zu distinct observed-data bound", ndistinct);
             goto out;
@@ -318,7 +324,8 @@ static int check_binding(tally *t, const kcase *c, json_t *cs,
             json_decref(flat);
             goto out;
         }
-        json_object_foreach(want_first, key, val) {
+        json_object_foreach(want_first, key, val)
+        {
             if (!json_equal(json_object_get(first, key), val))
                 same = 0;
         }
@@ -390,8 +397,10 @@ static void run_matcher_case(tally *t, const kcase *c, json_t *cs)
     }
     if (err != KASA_OK) {
         describe_err(msg, sizeof msg, "kasa_pattern_parse", err, &d);
-        fail(t, c, want_error ? "the pattern parses, evaluation fails (MatcherException)"
-                              : (want_match ? "true" : "false"),
+        fail(t, c,
+             want_error
+                 ? "the pattern parses, evaluation fails (MatcherException)"
+                 : (want_match ? "true" : "false"),
              "%s", msg);
         goto out;
     }
@@ -408,8 +417,9 @@ static void run_matcher_case(tally *t, const kcase *c, json_t *cs)
         if (want_error && err != KASA_ENOMEM)
             pass(t, c, msg);
         else
-            fail(t, c, want_error ? "evaluation fails (MatcherException)"
-                                  : (want_match ? "true" : "false"),
+            fail(t, c,
+                 want_error ? "evaluation fails (MatcherException)"
+                            : (want_match ? "true" : "false"),
                  "%s", msg);
         goto out;
     }
@@ -421,8 +431,9 @@ static void run_matcher_case(tally *t, const kcase *c, json_t *cs)
         if (want_error && err != KASA_ENOMEM)
             pass(t, c, msg);
         else
-            fail(t, c, want_error ? "evaluation fails (MatcherException)"
-                                  : (want_match ? "true" : "false"),
+            fail(t, c,
+                 want_error ? "evaluation fails (MatcherException)"
+                            : (want_match ? "true" : "false"),
                  "%s", msg);
         goto out;
     }
@@ -443,7 +454,8 @@ static void run_matcher_case(tally *t, const kcase *c, json_t *cs)
     }
     if (!matched) {
         if (b != NULL)
-            fail(t, c, "false, binding set to NULL", "false, but a binding was returned");
+            fail(t, c, "false, binding set to NULL",
+                 "false, but a binding was returned");
         else
             pass(t, c, NULL);
         goto out;
@@ -461,10 +473,12 @@ out:
     free(json);
 }
 
-/* -- validator -------------------------------------------------------------- */
+/* -- validator --------------------------------------------------------------
+ */
 
 /* Do two JSON arrays hold the same elements, counted with multiplicity and
- * in any order?  Elements compare with json_equal: exact types, exact values. */
+ * in any order?  Elements compare with json_equal: exact types, exact values.
+ */
 static int same_multiset(json_t *a, json_t *b)
 {
     size_t n = json_array_size(a), i, j;
@@ -494,7 +508,8 @@ static int same_multiset(json_t *a, json_t *b)
     return same;
 }
 
-/* comparisons: {type: [[path, op, literal], ...]}, each type's list a multiset. */
+/* comparisons: {type: [[path, op, literal], ...]}, each type's list a multiset.
+ */
 static int same_comparisons(json_t *want, json_t *got)
 {
     const char *key;
@@ -503,7 +518,8 @@ static int same_comparisons(json_t *want, json_t *got)
     if (!json_is_object(want) || !json_is_object(got) ||
         json_object_size(want) != json_object_size(got))
         return 0;
-    json_object_foreach(want, key, val) {
+    json_object_foreach(want, key, val)
+    {
         if (!same_multiset(val, json_object_get(got, key)))
             return 0;
     }
@@ -527,10 +543,12 @@ static void check_inspector(tally *t, const kcase *c, json_t *want,
     got = json_loads(text, 0, &jerr);
     if (!json_is_object(got)) {
         fail(t, c, "a JSON object from kasa_pattern_inspect",
-             "unparseable (%s at %d:%d): %s", jerr.text, jerr.line, jerr.column, text);
+             "unparseable (%s at %d:%d): %s", jerr.text, jerr.line, jerr.column,
+             text);
         goto out;
     }
-    json_object_foreach(want, key, val) {
+    json_object_foreach(want, key, val)
+    {
         json_t *g = json_object_get(got, key);
         int same;
 
@@ -539,7 +557,8 @@ static void check_inspector(tally *t, const kcase *c, json_t *want,
         } else if (strcmp(key, "comparisons") == 0) {
             same = same_comparisons(val, g);
         } else {
-            fail(t, c, "a well-formed case", "unknown inspector_expected key '%s'", key);
+            fail(t, c, "a well-formed case",
+                 "unknown inspector_expected key '%s'", key);
             ok = 0;
             break;
         }
@@ -578,7 +597,8 @@ static void run_validator_case(tally *t, const kcase *c, json_t *cs)
         return;
     }
     if (inspect != NULL && !json_is_object(inspect)) {
-        fail(t, c, "a well-formed case", "`inspector_expected` must be an object");
+        fail(t, c, "a well-formed case",
+             "`inspector_expected` must be an object");
         return;
     }
     /* Valid means: the grammar accepts it and so do the rules beyond the
@@ -602,7 +622,8 @@ static void run_validator_case(tally *t, const kcase *c, json_t *cs)
         }
     } else {
         if (err == KASA_OK)
-            fail(t, c, "invalid", "kasa_pattern_parse and kasa_pattern_validate accepted it");
+            fail(t, c, "invalid",
+                 "kasa_pattern_parse and kasa_pattern_validate accepted it");
         else if (err == KASA_ENOMEM)
             fail(t, c, "invalid", "%s ran out of memory", step);
         else {
@@ -613,12 +634,14 @@ static void run_validator_case(tally *t, const kcase *c, json_t *cs)
     kasa_pattern_free(p);
 }
 
-/* -- main ------------------------------------------------------------------- */
+/* -- main -------------------------------------------------------------------
+ */
 
 static void usage(void)
 {
-    fputs("usage: conformance matcher|validator FILE.json [CASE_ID_SUBSTRING]\n",
-          stderr);
+    fputs(
+        "usage: conformance matcher|validator FILE.json [CASE_ID_SUBSTRING]\n",
+        stderr);
 }
 
 int main(int argc, char **argv)
@@ -656,7 +679,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!json_is_array(cases)) {
-        fprintf(stderr, "conformance: %s: the top level must be an array of cases\n",
+        fprintf(stderr,
+                "conformance: %s: the top level must be an array of cases\n",
                 file);
         json_decref(cases);
         return 2;
@@ -665,13 +689,15 @@ int main(int argc, char **argv)
     for (i = 0; i < json_array_size(cases); i++) {
         json_t *cs = json_array_get(cases, i);
         json_t *pat = json_object_get(cs, "pattern");
-        const char *ver = json_string_value(json_object_get(cs, "stix_version"));
+        const char *ver =
+            json_string_value(json_object_get(cs, "stix_version"));
         char fallback_id[64];
         kcase c;
 
         c.id = json_string_value(json_object_get(cs, "id"));
         if (c.id == NULL) {
-            snprintf(fallback_id, sizeof fallback_id, "(case #%zu without id)", i);
+            snprintf(fallback_id, sizeof fallback_id, "(case #%zu without id)",
+                     i);
             c.id = fallback_id;
         }
         if (filter && strstr(c.id, filter) == NULL)
@@ -679,7 +705,8 @@ int main(int argc, char **argv)
         c.pattern = json_string_value(pat);
         c.pattern_len = json_string_length(pat);
         c.version_text = ver ? ver : "2.1 (default)";
-        c.version = (ver && strcmp(ver, "2.0") == 0) ? KASA_STIX_2_0 : KASA_STIX_2_1;
+        c.version =
+            (ver && strcmp(ver, "2.0") == 0) ? KASA_STIX_2_0 : KASA_STIX_2_1;
         if (!json_is_object(cs) || c.pattern == NULL) {
             fail(&t, &c, "a well-formed case", "no `pattern` string");
             continue;

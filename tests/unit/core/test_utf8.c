@@ -50,8 +50,9 @@ static void test_diag_message_and_position(void **state)
     kasa_diag d;
 
     (void)state;
-    assert_int_equal(kasa__diag_at(&d, KASA_ESYNTAX, "[x", 2, 2, 0,
-                                   "expected %s", "']'"), KASA_ESYNTAX);
+    assert_int_equal(
+        kasa__diag_at(&d, KASA_ESYNTAX, "[x", 2, 2, 0, "expected %s", "']'"),
+        KASA_ESYNTAX);
     assert_string_equal(d.message, "expected ']'");
     assert_int_equal(d.line, 1);
     assert_int_equal(d.column, 3);

@@ -21,16 +21,19 @@ static char *hours(size_t n)
     char *s = malloc(cap);
 
     assert_non_null(s);
-    len += (size_t)snprintf(s + len, cap - len, "{\"type\":\"bundle\",\"objects\":[");
+    len += (size_t)snprintf(s + len, cap - len,
+                            "{\"type\":\"bundle\",\"objects\":[");
     for (i = 0; i < n; i++) {
         unsigned h = (unsigned)(i % 24), d = (unsigned)(i / 24 % 28) + 1;
         len += (size_t)snprintf(
             s + len, cap - len,
             "%s{\"type\":\"observed-data\",\"id\":\"observed-data--%zu\","
             "\"first_observed\":\"2020-01-%02uT%02u:00:00Z\","
-            "\"last_observed\":\"2020-01-%02uT%02u:00:00Z\",\"number_observed\":1,"
+            "\"last_observed\":\"2020-01-%02uT%02u:00:00Z\",\"number_"
+            "observed\":1,"
             "\"object_refs\":[\"ipv4-addr--%zu\"]},"
-            "{\"type\":\"ipv4-addr\",\"id\":\"ipv4-addr--%zu\",\"value\":\"10.0.0.%zu\"}",
+            "{\"type\":\"ipv4-addr\",\"id\":\"ipv4-addr--%zu\",\"value\":\"10."
+            "0.0.%zu\"}",
             i ? "," : "", i, d, h, d, h, i, i, i % 256);
     }
     len += (size_t)snprintf(s + len, cap - len, "]}");
@@ -64,12 +67,14 @@ static void test_followedby_binding_in_order(void **state)
 
     (void)state;
     assert_int_equal(run("[ipv4-addr:value = '10.0.0.3'] FOLLOWEDBY "
-                         "[ipv4-addr:value = '10.0.0.1']", json, &m, &b, &d),
+                         "[ipv4-addr:value = '10.0.0.1']",
+                         json, &m, &b, &d),
                      KASA_OK);
     assert_false(m);
     assert_null(b);
     assert_int_equal(run("[ipv4-addr:value = '10.0.0.1'] FOLLOWEDBY "
-                         "[ipv4-addr:value = '10.0.0.3']", json, &m, &b, &d),
+                         "[ipv4-addr:value = '10.0.0.3']",
+                         json, &m, &b, &d),
                      KASA_OK);
     assert_true(m);
     assert_int_equal(kasa_binding_count(b), 2);
@@ -101,20 +106,25 @@ static void test_combinatorial_search_is_bounded(void **state)
                      KASA_ELIMIT);
     assert_non_null(strstr(d.message, "steps"));
     /* a window no two observations fit in is ruled out as it is built */
-    assert_int_equal(run("([ipv4-addr:value ISSUBSET '10.0.0.0/8'] AND "
-                         "[ipv4-addr:value ISSUBSET '10.0.0.0/8'] AND "
-                         "[ipv4-addr:value ISSUBSET '10.0.0.0/8']) WITHIN 1 SECONDS",
-                         json, &m, NULL, &d),
-                     KASA_OK);
+    assert_int_equal(
+        run("([ipv4-addr:value ISSUBSET '10.0.0.0/8'] AND "
+            "[ipv4-addr:value ISSUBSET '10.0.0.0/8'] AND "
+            "[ipv4-addr:value ISSUBSET '10.0.0.0/8']) WITHIN 1 SECONDS",
+            json, &m, NULL, &d),
+        KASA_OK);
     assert_false(m);
     free(json);
     json = hours(300);
     /* more repetitions than instances: answered at once, no search */
-    assert_int_equal(run("[ipv4-addr:value ISSUBSET '10.0.0.0/8'] REPEATS 301 TIMES",
-                         json, &m, NULL, &d), KASA_OK);
+    assert_int_equal(
+        run("[ipv4-addr:value ISSUBSET '10.0.0.0/8'] REPEATS 301 TIMES", json,
+            &m, NULL, &d),
+        KASA_OK);
     assert_false(m);
-    assert_int_equal(run("[ipv4-addr:value ISSUBSET '10.0.0.0/8'] REPEATS 300 TIMES",
-                         json, &m, NULL, &d), KASA_OK);
+    assert_int_equal(
+        run("[ipv4-addr:value ISSUBSET '10.0.0.0/8'] REPEATS 300 TIMES", json,
+            &m, NULL, &d),
+        KASA_OK);
     assert_true(m);
     free(json);
 }
@@ -134,9 +144,11 @@ static void test_ipv6_networks(void **state)
         {"[ipv6-addr:value ISSUBSET '::/0']", 1},
     };
     const char *json =
-        "[{\"type\":\"observed-data\",\"first_observed\":\"2020-01-01T00:00:00Z\","
+        "[{\"type\":\"observed-data\",\"first_observed\":\"2020-01-01T00:00:"
+        "00Z\","
         "\"last_observed\":\"2020-01-01T00:00:00Z\",\"number_observed\":1,"
-        "\"objects\":{\"0\":{\"type\":\"ipv6-addr\",\"value\":\"2001:db8::1\"}}}]";
+        "\"objects\":{\"0\":{\"type\":\"ipv6-addr\",\"value\":\"2001:db8::1\"}}"
+        "}]";
     kasa_diag d;
     size_t i;
     int m;
@@ -152,7 +164,8 @@ static void test_ipv6_networks(void **state)
 static kasa_err observed(const char *json, kasa_diag *d)
 {
     kasa_observed *od = NULL;
-    kasa_err err = kasa_observed_parse(json, strlen(json), KASA_STIX_2_1, &od, d);
+    kasa_err err =
+        kasa_observed_parse(json, strlen(json), KASA_STIX_2_1, &od, d);
 
     kasa_observed_free(od);
     return err;
@@ -164,22 +177,25 @@ static void test_errors_in_data_say_where(void **state)
     kasa_diag d;
 
     (void)state;
-    assert_int_equal(kasa_observed_parse("[{\"type\": }]", 12, KASA_STIX_2_1, &od, &d),
-                     KASA_EJSON);
+    assert_int_equal(
+        kasa_observed_parse("[{\"type\": }]", 12, KASA_STIX_2_1, &od, &d),
+        KASA_EJSON);
     assert_null(od);
     assert_int_equal(d.line, 1);
     assert_true(d.column >= 10);
-    assert_int_equal(observed("{\"type\":\"observed-data\",\"number_observed\":1,"
-                              "\"first_observed\":\"2020-01-01\","
-                              "\"last_observed\":\"2020-01-01T00:00:00Z\"}",
-                              &d),
-                     KASA_EDATA);
+    assert_int_equal(
+        observed("{\"type\":\"observed-data\",\"number_observed\":1,"
+                 "\"first_observed\":\"2020-01-01\","
+                 "\"last_observed\":\"2020-01-01T00:00:00Z\"}",
+                 &d),
+        KASA_EDATA);
     assert_non_null(strstr(d.message, "first_observed"));
-    assert_int_equal(observed("{\"type\":\"observed-data\",\"number_observed\":0,"
-                              "\"first_observed\":\"2020-01-01T00:00:00Z\","
-                              "\"last_observed\":\"2020-01-01T00:00:00Z\"}",
-                              &d),
-                     KASA_EDATA);
+    assert_int_equal(
+        observed("{\"type\":\"observed-data\",\"number_observed\":0,"
+                 "\"first_observed\":\"2020-01-01T00:00:00Z\","
+                 "\"last_observed\":\"2020-01-01T00:00:00Z\"}",
+                 &d),
+        KASA_EDATA);
     assert_non_null(strstr(d.message, "number_observed"));
 }
 
@@ -194,10 +210,12 @@ static void test_timestamp_in_data_is_checked_when_compared(void **state)
     int m;
 
     (void)state;
-    assert_int_equal(run("[file:created = 'yesterday']", json, &m, NULL, &d), KASA_OK);
+    assert_int_equal(run("[file:created = 'yesterday']", json, &m, NULL, &d),
+                     KASA_OK);
     assert_true(m);
-    assert_int_equal(run("[file:created > t'2020-01-01T00:00:00Z']", json, &m, NULL, &d),
-                     KASA_EEVAL);
+    assert_int_equal(
+        run("[file:created > t'2020-01-01T00:00:00Z']", json, &m, NULL, &d),
+        KASA_EEVAL);
     assert_non_null(strstr(d.message, "'yesterday'"));
     assert_non_null(strstr(d.message, "observed-data--x"));
 }
@@ -205,7 +223,8 @@ static void test_timestamp_in_data_is_checked_when_compared(void **state)
 static void test_exists(void **state)
 {
     const char *json =
-        "[{\"type\":\"observed-data\",\"first_observed\":\"2020-01-01T00:00:00Z\","
+        "[{\"type\":\"observed-data\",\"first_observed\":\"2020-01-01T00:00:"
+        "00Z\","
         "\"last_observed\":\"2020-01-01T00:00:00Z\",\"number_observed\":1,"
         "\"objects\":{\"0\":{\"type\":\"file\",\"hashes\":{\"MD5\":\"\"},"
         "\"parent_directory_ref\":\"1\"},\"1\":{\"type\":\"directory\","
@@ -214,15 +233,20 @@ static void test_exists(void **state)
     int m;
 
     (void)state;
-    assert_int_equal(run("[EXISTS file:hashes.MD5]", json, &m, NULL, &d), KASA_OK);
-    assert_true(m);
-    assert_int_equal(run("[EXISTS file:hashes.'SHA-256']", json, &m, NULL, &d), KASA_OK);
-    assert_false(m);
-    assert_int_equal(run("[EXISTS file:parent_directory_ref.path]", json, &m, NULL, &d),
+    assert_int_equal(run("[EXISTS file:hashes.MD5]", json, &m, NULL, &d),
                      KASA_OK);
     assert_true(m);
-    assert_int_equal(run("[EXISTS file:parent_directory_ref.size OR file:hashes.MD5 = '']",
-                         json, &m, NULL, &d), KASA_OK);
+    assert_int_equal(run("[EXISTS file:hashes.'SHA-256']", json, &m, NULL, &d),
+                     KASA_OK);
+    assert_false(m);
+    assert_int_equal(
+        run("[EXISTS file:parent_directory_ref.path]", json, &m, NULL, &d),
+        KASA_OK);
+    assert_true(m);
+    assert_int_equal(
+        run("[EXISTS file:parent_directory_ref.size OR file:hashes.MD5 = '']",
+            json, &m, NULL, &d),
+        KASA_OK);
     assert_true(m);
 }
 

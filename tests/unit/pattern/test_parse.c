@@ -181,7 +181,8 @@ static void test_long_and_chains_and_qualifiers(void **state)
         memcpy(s + n, " WITHIN 1 SECONDS", 17);
         n += 17;
     }
-    assert_int_equal(kasa_pattern_parse(s, n, KASA_STIX_2_0, &p, &d), KASA_ELIMIT);
+    assert_int_equal(kasa_pattern_parse(s, n, KASA_STIX_2_0, &p, &d),
+                     KASA_ELIMIT);
     assert_null(p);
     free(s);
 }
@@ -200,19 +201,39 @@ static void test_binding_size_is_bounded(void **state)
 static void test_grammar_corners(void **state)
 {
     static const char *ok[] = {
-        "[a:b == 1]", "[a:b <> 1]", "[a:'b c' = 1]", "[a:b[-1] = 1]",
-        "[a:b IN ()]", "[a:b = +1]", "[a:b = -.5]", "[a:b = h'']",
-        "[a:b = 1] // comment", "/* c */ [a:b = 1]", "[EXISTS a:b.c]",
-        "[a:b.'c-d'[*].e = 1]", "[x-y:b = 1]",
-        "[a:b = 1]\xc2\xa0" "AND\xe3\x80\x80" "[a:c = 2]", /* Unicode spaces */
+        "[a:b == 1]",
+        "[a:b <> 1]",
+        "[a:'b c' = 1]",
+        "[a:b[-1] = 1]",
+        "[a:b IN ()]",
+        "[a:b = +1]",
+        "[a:b = -.5]",
+        "[a:b = h'']",
+        "[a:b = 1] // comment",
+        "/* c */ [a:b = 1]",
+        "[EXISTS a:b.c]",
+        "[a:b.'c-d'[*].e = 1]",
+        "[x-y:b = 1]",
+        "[a:b = 1]\xc2\xa0"
+        "AND\xe3\x80\x80"
+        "[a:c = 2]", /* Unicode spaces */
         "[a:b = '\xe5\x82\x98']",
     };
     static const char *bad[] = {
-        "[a:b = 01]", "[a:b = 1.]", "[a:b NOT]", "[a:b = true AND]",
-        "[a:b < true]", "[a:b = null]", "[a:b LIKE 1]", "[]", "[a:b = 1]]",
-        "[a:b = 1] AND", "[a:b = 1] START t'2020-01-01T00:00:00Z'",
+        "[a:b = 01]",
+        "[a:b = 1.]",
+        "[a:b NOT]",
+        "[a:b = true AND]",
+        "[a:b < true]",
+        "[a:b = null]",
+        "[a:b LIKE 1]",
+        "[]",
+        "[a:b = 1]]",
+        "[a:b = 1] AND",
+        "[a:b = 1] START t'2020-01-01T00:00:00Z'",
         "[a:b = 1] START '2020-01-01T00:00:00Z' STOP '2020-01-01T00:00:01Z'",
-        "[a:AND = 1]", "[a:b = 1] WITHIN -5 SECONDS",
+        "[a:AND = 1]",
+        "[a:b = 1] WITHIN -5 SECONDS",
     };
     kasa_diag d;
     size_t i;
@@ -234,26 +255,33 @@ static void test_validate_rules(void **state)
 
     (void)state;
     assert_int_equal(kasa_pattern_parse("[file:hashes.MD5 = 'abc']", 25,
-                                        KASA_STIX_2_1, &p, &d), KASA_OK);
+                                        KASA_STIX_2_1, &p, &d),
+                     KASA_OK);
     assert_int_equal(kasa_pattern_validate(p, &d), KASA_EINVALID);
     assert_non_null(strstr(d.message, "is not a valid MD5 hash"));
     assert_int_equal(d.column, 20);
     kasa_pattern_free(p);
 
-    assert_int_equal(kasa_pattern_parse("[a:b=1] WITHIN 1 SECONDS WITHIN 2 SECONDS",
-                                        41, KASA_STIX_2_1, &p, &d), KASA_OK);
+    assert_int_equal(
+        kasa_pattern_parse("[a:b=1] WITHIN 1 SECONDS WITHIN 2 SECONDS", 41,
+                           KASA_STIX_2_1, &p, &d),
+        KASA_OK);
     assert_int_equal(kasa_pattern_validate(p, &d), KASA_EINVALID);
     assert_non_null(strstr(d.message, "duplicate qualifier: WITHIN"));
     assert_int_equal(d.column, 26);
     kasa_pattern_free(p);
 
     /* 2.0 allows it; and a group may take another */
-    assert_int_equal(kasa_pattern_parse("[a:b=1] WITHIN 1 SECONDS WITHIN 2 SECONDS",
-                                        41, KASA_STIX_2_0, &p, &d), KASA_OK);
+    assert_int_equal(
+        kasa_pattern_parse("[a:b=1] WITHIN 1 SECONDS WITHIN 2 SECONDS", 41,
+                           KASA_STIX_2_0, &p, &d),
+        KASA_OK);
     assert_int_equal(kasa_pattern_validate(p, &d), KASA_OK);
     kasa_pattern_free(p);
-    assert_int_equal(kasa_pattern_parse("([a:b=1] WITHIN 1 SECONDS) WITHIN 2 SECONDS",
-                                        43, KASA_STIX_2_1, &p, &d), KASA_OK);
+    assert_int_equal(
+        kasa_pattern_parse("([a:b=1] WITHIN 1 SECONDS) WITHIN 2 SECONDS", 43,
+                           KASA_STIX_2_1, &p, &d),
+        KASA_OK);
     assert_int_equal(kasa_pattern_validate(p, &d), KASA_OK);
     kasa_pattern_free(p);
 }
