@@ -969,7 +969,8 @@ kasa_err kasa_pattern_match(const kasa_pattern *p, const kasa_observed *od,
     /* stage 2: bind instances to observation expressions */
     memset(&top, 0, sizeof(top));
     top.fn = found;
-    r = enumerate(&s, p->root, &top);
+    /* fewer observations than one binding needs: no search at all */
+    r = enough_left(&s, p->root, 1) ? enumerate(&s, p->root, &top) : 0;
 out:
     if (r >= 0)
         *matched = r > 0;
