@@ -78,6 +78,18 @@ static bool enter(parser *ps)
     return true;
 }
 
+/* The evaluator recurses once per level of the observation tree, and
+ * qualifiers stack levels without parentheses: bound the height too. */
+static bool height_ok(parser *ps, const obs_node *n, size_t off, size_t len)
+{
+    if (n->height <= KASA_PATTERN_MAX_DEPTH)
+        return true;
+    return fail(ps, KASA_ELIMIT, off, len,
+                "pattern nests deeper than %u levels (parentheses, "
+                "brackets and qualifiers)",
+                KASA_PATTERN_MAX_DEPTH);
+}
+
 /* "1:5" for an offset, for messages that point back */
 static const char *where(parser *ps, size_t off, char *buf, size_t bufsz)
 {
@@ -557,7 +569,8 @@ static bool qualifier(parser *ps, obs_node **np, bool simple, unsigned *seen)
     q->kids[0] = inner;
     q->nkids = 1;
     q->off = kw.off;
-    if (!enter(ps) || !advance(ps))
+    q->height = inner->height + 1;
+    if (!height_ok(ps, q, kw.off, kw.len) || !advance(ps))
         return false;
     if (kw.kind == T_WITHIN) {
         value v;
@@ -672,7 +685,7 @@ static obs_node *obs_primary(parser *ps)
     obs_node *n;
     unsigned seen = 0;
     bool simple;
-    size_t open = ps->tok.off, qdepth = ps->depth;
+    size_t open = ps->tok.off;
     char buf[64], want[160];
 
     if (ps->tok.kind == T_LBRACK) {
@@ -688,6 +701,7 @@ static obs_node *obs_primary(parser *ps)
         n->off = open;
         n->leaf = ps->nleaves++;
         n->min_bind = n->max_bind = 1;
+        n->height = 1;
         n->cmp = cmp_or(ps);
         if (!n->cmp)
             return NULL;
@@ -731,7 +745,6 @@ static obs_node *obs_primary(parser *ps)
         if (!qualifier(ps, &n, simple, &seen))
             return NULL;
     }
-    ps->depth = (unsigned)qdepth;
     return n;
 }
 
@@ -769,6 +782,8 @@ static obs_node *obs_chain(parser *ps, int level)
     n->max_bind = 0;
     for (i = 0; i < kids.n; i++) {
         obs_node *k = n->kids[i] = kids.items[i];
+        if (k->height + 1 > n->height)
+            n->height = k->height + 1;
         if (kinds[level] == OBS_OR) {
             if (k->min_bind < n->min_bind)
                 n->min_bind = k->min_bind;
@@ -779,7 +794,7 @@ static obs_node *obs_chain(parser *ps, int level)
             n->max_bind = sat_add(n->max_bind, k->max_bind);
         }
     }
-    return n;
+    return height_ok(ps, n, n->off, 0) ? n : NULL;
 }
 
 /* Collect the leaves and tests, in pattern order, for the evaluator. */

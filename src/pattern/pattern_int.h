@@ -207,6 +207,7 @@ typedef struct obs_node {
     uint64_t repeats; /* OBS_REPEATS */
     kasa__time start, stop;
     const char *qual_error; /* a qualifier that evaluation must refuse */
+    unsigned height;        /* levels of the tree from here down (leaf: 1) */
     size_t min_bind;        /* fewest instances a binding of this node holds */
     size_t max_bind;        /* most instances a binding of this node holds */
 } obs_node;

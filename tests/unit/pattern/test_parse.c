@@ -187,6 +187,35 @@ static void test_long_and_chains_and_qualifiers(void **state)
     free(s);
 }
 
+static void test_qualifiers_in_nested_groups_count_as_depth(void **state)
+{
+    /* 40 groups, each with 40 qualifiers: never 1000 open parentheses, but
+     * a tree 1600 levels high, which the evaluator would recurse through */
+    size_t n = 0, g, i;
+    char *s = malloc(40 * (2 + 40 * 17) + 16);
+    kasa_pattern *p = NULL;
+    kasa_diag d;
+
+    (void)state;
+    assert_non_null(s);
+    for (g = 0; g < 40; g++)
+        s[n++] = '(';
+    memcpy(s + n, "[a:b=1]", 7);
+    n += 7;
+    for (g = 0; g < 40; g++) {
+        s[n++] = ')';
+        for (i = 0; i < 40; i++) {
+            memcpy(s + n, " WITHIN 1 SECONDS", 17);
+            n += 17;
+        }
+    }
+    assert_int_equal(kasa_pattern_parse(s, n, KASA_STIX_2_0, &p, &d),
+                     KASA_ELIMIT);
+    assert_null(p);
+    assert_non_null(strstr(d.message, "nests deeper"));
+    free(s);
+}
+
 static void test_binding_size_is_bounded(void **state)
 {
     kasa_diag d;
@@ -296,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_nesting_within_the_limit_parses),
         cmocka_unit_test(test_a_megabyte_of_pattern),
         cmocka_unit_test(test_long_and_chains_and_qualifiers),
+        cmocka_unit_test(test_qualifiers_in_nested_groups_count_as_depth),
         cmocka_unit_test(test_binding_size_is_bounded),
         cmocka_unit_test(test_grammar_corners),
         cmocka_unit_test(test_validate_rules),
