@@ -129,6 +129,27 @@ static void test_combinatorial_search_is_bounded(void **state)
     free(json);
 }
 
+static void test_largest_binding(void **state)
+{
+    /* the search recurses once per bound instance: the largest binding
+     * the parser allows must fit on the stack, sanitizers included */
+    char *json = hours(1024);
+    kasa_binding *b = NULL;
+    kasa_diag d;
+    int m = 0;
+
+    (void)state;
+    assert_int_equal(run("([ipv4-addr:value ISSUBSET '10.0.0.0/8'] AND "
+                         "[ipv4-addr:value ISSUBSET '10.0.0.0/8']) "
+                         "WITHIN 1000000 SECONDS REPEATS 512 TIMES",
+                         json, &m, &b, &d),
+                     KASA_OK);
+    assert_true(m);
+    assert_int_equal(kasa_binding_count(b), 1024);
+    kasa_binding_free(b);
+    free(json);
+}
+
 static void test_ipv6_networks(void **state)
 {
     static const struct {
@@ -255,6 +276,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_followedby_binding_in_order),
         cmocka_unit_test(test_combinatorial_search_is_bounded),
+        cmocka_unit_test(test_largest_binding),
         cmocka_unit_test(test_ipv6_networks),
         cmocka_unit_test(test_errors_in_data_say_where),
         cmocka_unit_test(test_timestamp_in_data_is_checked_when_compared),
