@@ -240,6 +240,11 @@ kasa_err kasa_observed_parse(const char *json, size_t len,
     od->root = json_loadb(json ? json : "", len, 0, &jerr);
     if (!od->root) {
         free(od);
+        /* jansson fails without a message, or with this one, when it
+         * cannot allocate */
+        if (jerr.text[0] == '\0' || strstr(jerr.text, "out of memory"))
+            return kasa__diag_at(diag, KASA_ENOMEM, NULL, 0, 0, 0,
+                                 "out of memory while reading JSON");
         return kasa__diag_at(diag, KASA_EJSON, json, len, (size_t)jerr.position,
                              0, "%s", jerr.text);
     }
