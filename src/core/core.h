@@ -71,7 +71,11 @@ typedef struct kasa__time {
 bool kasa__time_parse(const char *s, size_t len, bool check_day,
                       kasa__time *out);
 int kasa__time_cmp(kasa__time a, kasa__time b);
-/* a + seconds (seconds may be fractional and large). */
+/* A duration of `seconds` (fractional, saturating far past year 9999). */
+kasa__time kasa__time_from_seconds(double seconds);
+/* a + d, for a duration d >= 0 from kasa__time_from_seconds. */
+kasa__time kasa__time_add(kasa__time a, kasa__time d);
+/* a + seconds. */
 kasa__time kasa__time_add_seconds(kasa__time a, double seconds);
 
 /* -- UTF-8 ----------------------------------------------------------------- */

@@ -90,20 +90,38 @@ int kasa__time_cmp(kasa__time a, kasa__time b)
     return 0;
 }
 
-kasa__time kasa__time_add_seconds(kasa__time a, double seconds)
+kasa__time kasa__time_from_seconds(double seconds)
 {
-    double whole = floor(seconds);
-    int64_t ns = (int64_t)llround((seconds - whole) * 1e9);
+    kasa__time d;
+    double whole;
 
     /* beyond any representable STIX time: saturate */
-    if (whole > 1e15)
-        whole = 1e15;
-    a.sec += (int64_t)whole;
-    ns += a.nsec;
-    if (ns >= 1000000000) {
-        a.sec += 1;
-        ns -= 1000000000;
+    if (seconds > 1e15)
+        seconds = 1e15;
+    if (seconds < -1e15)
+        seconds = -1e15;
+    whole = floor(seconds);
+    d.sec = (int64_t)whole;
+    d.nsec = (int32_t)llround((seconds - whole) * 1e9);
+    if (d.nsec >= 1000000000) {
+        d.sec++;
+        d.nsec -= 1000000000;
     }
-    a.nsec = (int32_t)ns;
+    return d;
+}
+
+kasa__time kasa__time_add(kasa__time a, kasa__time d)
+{
+    a.sec += d.sec;
+    a.nsec += d.nsec;
+    if (a.nsec >= 1000000000) {
+        a.sec++;
+        a.nsec -= 1000000000;
+    }
     return a;
+}
+
+kasa__time kasa__time_add_seconds(kasa__time a, double seconds)
+{
+    return kasa__time_add(a, kasa__time_from_seconds(seconds));
 }

@@ -681,10 +681,10 @@ static bool windows_ok(search *s)
             const od_obs *o = inst_obs(s, i);
             /* adding an instance only widens the span; WITHIN is the span
              * from the latest start back to the earliest end */
-            if (kasa__time_cmp(top->first, kasa__time_add_seconds(
-                                               o->last, n->within)) > 0 ||
-                kasa__time_cmp(
-                    o->first, kasa__time_add_seconds(top->last, n->within)) > 0)
+            if (kasa__time_cmp(top->first,
+                               kasa__time_add(o->last, n->within_dur)) > 0 ||
+                kasa__time_cmp(o->first,
+                               kasa__time_add(top->last, n->within_dur)) > 0)
                 return false;
         }
     }
@@ -717,8 +717,8 @@ static int within_end(search *s, const cont *self)
             min_last = o->last;
     }
     if (self->mark < s->depth &&
-        kasa__time_cmp(max_first, kasa__time_add_seconds(
-                                      min_last, self->node->within)) > 0)
+        kasa__time_cmp(max_first,
+                       kasa__time_add(min_last, self->node->within_dur)) > 0)
         return 0;
     return window_done(s, self);
 }

@@ -9,29 +9,34 @@
 
 #include "pattern/pattern_int.h"
 
+#define KW(w, k)                                                               \
+    {                                                                          \
+        w, sizeof(w) - 1, k                                                    \
+    }
 static const struct {
     const char *word;
+    size_t len;
     tok_kind kind;
 } keywords[] = {
-    {"AND", T_AND},
-    {"OR", T_OR},
-    {"NOT", T_NOT},
-    {"FOLLOWEDBY", T_FOLLOWEDBY},
-    {"LIKE", T_LIKE},
-    {"MATCHES", T_MATCHES},
-    {"ISSUPERSET", T_ISSUPERSET},
-    {"ISSUBSET", T_ISSUBSET},
-    {"EXISTS", T_EXISTS},
-    {"LAST", T_LAST},
-    {"IN", T_IN},
-    {"START", T_START},
-    {"STOP", T_STOP},
-    {"SECONDS", T_SECONDS},
-    {"WITHIN", T_WITHIN},
-    {"REPEATS", T_REPEATS},
-    {"TIMES", T_TIMES},
-    {"true", T_BOOL},
-    {"false", T_BOOL},
+    KW("AND", T_AND),
+    KW("OR", T_OR),
+    KW("NOT", T_NOT),
+    KW("FOLLOWEDBY", T_FOLLOWEDBY),
+    KW("LIKE", T_LIKE),
+    KW("MATCHES", T_MATCHES),
+    KW("ISSUPERSET", T_ISSUPERSET),
+    KW("ISSUBSET", T_ISSUBSET),
+    KW("EXISTS", T_EXISTS),
+    KW("LAST", T_LAST),
+    KW("IN", T_IN),
+    KW("START", T_START),
+    KW("STOP", T_STOP),
+    KW("SECONDS", T_SECONDS),
+    KW("WITHIN", T_WITHIN),
+    KW("REPEATS", T_REPEATS),
+    KW("TIMES", T_TIMES),
+    KW("true", T_BOOL),
+    KW("false", T_BOOL),
 };
 
 const char *kasa__tok_name(tok_kind k)
@@ -368,8 +373,12 @@ bool kasa__lex_next(lexer *lx, token *t, kasa_diag *diag, kasa_err *err)
             size_t kw;
             t->len = plain_end - p;
             t->kind = T_IDENT;
+            /* keywords are upper case, but for true and false */
+            if (t->len < 2 || t->len > 10 ||
+                !((c >= 'A' && c <= 'Z') || c == 't' || c == 'f'))
+                goto done;
             for (kw = 0; kw < sizeof(keywords) / sizeof(keywords[0]); kw++) {
-                if (strlen(keywords[kw].word) == t->len &&
+                if (keywords[kw].len == t->len &&
                     memcmp(keywords[kw].word, s + p, t->len) == 0) {
                     t->kind = keywords[kw].kind;
                     break;

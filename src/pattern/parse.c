@@ -468,11 +468,8 @@ static cmp_node *cmp_primary(parser *ps)
     t->op_len = ps->tok.off + ps->tok.len - t->op_off;
     {
         token op = ps->tok;
-        char opname[16];
         if (!advance(ps))
             return NULL;
-        snprintf(opname, sizeof(opname), "%.*s", (int)op.len,
-                 ps->lx.src + op.off);
         if (t->op == OP_IN) {
             if (!set_literal(ps, t))
                 return NULL;
@@ -481,18 +478,18 @@ static cmp_node *cmp_primary(parser *ps)
         if (t->op >= OP_LIKE) {
             if (ps->tok.kind != T_STRING) {
                 char want[64];
-                snprintf(want, sizeof(want), "a quoted string after %s",
-                         opname);
+                snprintf(want, sizeof(want), "a quoted string after %.*s",
+                         (int)op.len, ps->lx.src + op.off);
                 expected(ps, want);
                 return NULL;
             }
         } else if (!is_literal(ps->tok.kind,
                                t->op != OP_EQ && t->op != OP_NEQ)) {
             char want[64];
-            snprintf(want, sizeof(want), "%s after '%s'",
+            snprintf(want, sizeof(want), "%s after '%.*s'",
                      t->op == OP_EQ || t->op == OP_NEQ ? "a value"
                                                        : "an orderable value",
-                     opname);
+                     (int)op.len, ps->lx.src + op.off);
             expected(ps, want);
             return NULL;
         }
@@ -581,6 +578,7 @@ static bool qualifier(parser *ps, obs_node **np, bool simple, unsigned *seen)
         if (!literal(ps, &ps->tok, &v))
             return false;
         q->within = v.kind == V_INT ? (double)v.u.i : v.u.f;
+        q->within_dur = kasa__time_from_seconds(q->within);
         if (!(q->within > 0))
             q->qual_error = "WITHIN needs a positive number of seconds";
         if (!advance(ps))

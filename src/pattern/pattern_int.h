@@ -203,8 +203,9 @@ typedef struct obs_node {
     size_t leaf;     /* OBS_LEAF: index in pattern order */
     size_t off, len; /* the [ ... ] or the qualifier */
     /* qualifiers */
-    double within;    /* OBS_WITHIN, seconds */
-    uint64_t repeats; /* OBS_REPEATS */
+    double within;         /* OBS_WITHIN, seconds */
+    kasa__time within_dur; /* OBS_WITHIN, as a duration */
+    uint64_t repeats;      /* OBS_REPEATS */
     kasa__time start, stop;
     const char *qual_error; /* a qualifier that evaluation must refuse */
     unsigned height;        /* levels of the tree from here down (leaf: 1) */
