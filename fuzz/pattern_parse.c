@@ -1,6 +1,7 @@
 /*
  * pattern_parse.c - fuzz target for the pattern parser and checker
- * (kasa_pattern_parse) and for the inspector (kasa_pattern_inspect).
+ * (kasa_pattern_parse), the validator (kasa_pattern_validate) and the
+ * inspector (kasa_pattern_inspect).
  *
  * Input: the first byte picks the language version (odd: STIX 2.0, even:
  * 2.1), the remaining bytes are the pattern text, handed over unterminated
@@ -91,6 +92,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("kasa_pattern_version differs from the version asked", NULL);
         if (kasa_pattern_observation_count(p) == 0)
             fail("a valid pattern with no observation expression", NULL);
+
+        /* the rules beyond the grammar: valid, or invalid with a place */
+        memset(&diag, 0xA5, sizeof(diag));
+        err2 = kasa_pattern_validate(p, &diag);
+        if (err2 == KASA_EINVALID)
+            check_diag(&diag, err2, len);
+        else if (err2 != KASA_OK)
+            fail("undocumented error code from kasa_pattern_validate", &diag);
     }
 
     /* Same text again, without a diag: the same verdict, the same view. */
