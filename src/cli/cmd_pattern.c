@@ -22,6 +22,7 @@ typedef struct kasa_cli_popts {
     kasa_stix_version version;
     int quiet;
     int verbose;
+    int no_validate;    /* match: evaluate what parses, as the reference does */
     const char **files; /* -f FILE, in order */
     size_t nfiles;
     const char **args; /* positional arguments, in order */
@@ -105,6 +106,9 @@ static int kasa_cli_parse_opts(kasa_cli_popts *o, int argc, char **argv,
             o->quiet = 1;
         } else if (with_files && kasa_cli_is(a, "-v", "--verbose")) {
             o->verbose = 1;
+        } else if (!with_files && strcmp(o->name, "pattern match") == 0 &&
+                   strcmp(a, "--no-validate") == 0) {
+            o->no_validate = 1;
         } else if (with_files && (kasa_cli_is(a, "-f", "--file") ||
                                   strncmp(a, "--file=", 7) == 0)) {
             if (a[1] == '-' && a[6] == '=') {
@@ -308,15 +312,9 @@ out:
 
 static int kasa_cli_check(int argc, char **argv)
 {
-    kasa_cli_popts o = {"pattern check",
-                        "kasa pattern check --help",
-                        KASA_STIX_2_1,
-                        0,
-                        0,
-                        NULL,
-                        0,
-                        NULL,
-                        0};
+    kasa_cli_popts o = {.name = "pattern check",
+                        .hint = "kasa pattern check --help",
+                        .version = KASA_STIX_2_1};
     int rc = KASA_CLI_EXIT_OK;
     size_t i;
 
@@ -425,15 +423,9 @@ fail:
 
 static int kasa_cli_match(int argc, char **argv)
 {
-    kasa_cli_popts o = {"pattern match",
-                        "kasa pattern match --help",
-                        KASA_STIX_2_1,
-                        0,
-                        0,
-                        NULL,
-                        0,
-                        NULL,
-                        0};
+    kasa_cli_popts o = {.name = "pattern match",
+                        .hint = "kasa pattern match --help",
+                        .version = KASA_STIX_2_1};
     kasa_pattern *p = NULL;
     kasa_observed *od = NULL;
     kasa_binding *b = NULL;
@@ -459,12 +451,17 @@ static int kasa_cli_match(int argc, char **argv)
     p = kasa_cli_parse_arg(&o, o.args[0]);
     if (p == NULL)
         goto out;
-    /* A pattern that breaks a rule beyond the grammar still has a meaning
-     * and is evaluated, as the reference matcher does; say so, though. */
+    /* What 'pattern check' rejects is an invalid pattern here too.  It
+     * still has a meaning, and --no-validate evaluates it (as the reference
+     * matcher does), with a warning. */
     memset(&diag, 0, sizeof(diag));
-    if (kasa_pattern_validate(p, &diag) != KASA_OK)
-        kasa_cli_print_pattern_diag("pattern", 0, "warning", o.args[0],
-                                    strlen(o.args[0]), &diag);
+    if (kasa_pattern_validate(p, &diag) != KASA_OK) {
+        kasa_cli_print_pattern_diag("pattern", 0,
+                                    o.no_validate ? "warning" : "error",
+                                    o.args[0], strlen(o.args[0]), &diag);
+        if (!o.no_validate)
+            goto out;
+    }
     if (kasa_cli_read_file(o.args[1], name, KASA_OBSERVED_MAX_LEN, &json,
                            &jsonlen) != KASA_OK)
         goto out;
@@ -523,15 +520,9 @@ out:
 
 static int kasa_cli_inspect(int argc, char **argv)
 {
-    kasa_cli_popts o = {"pattern inspect",
-                        "kasa pattern inspect --help",
-                        KASA_STIX_2_1,
-                        0,
-                        0,
-                        NULL,
-                        0,
-                        NULL,
-                        0};
+    kasa_cli_popts o = {.name = "pattern inspect",
+                        .hint = "kasa pattern inspect --help",
+                        .version = KASA_STIX_2_1};
     kasa_pattern *p = NULL;
     char *text = NULL;
     json_t *doc = NULL;

@@ -532,8 +532,13 @@ expect_rc 2
 expect_err "huge.json"
 expect_err "limit"
 
-t "match: a pattern breaking a rule beyond the grammar is evaluated, with a warning"
+t "match: a pattern that check rejects is refused"
 run pattern match "[file:hashes.MD5 = 'abc']" "$TMP/bundle.json"
+expect_rc 2
+expect_err_re "^pattern:1:20: error: .*not a valid MD5 hash"
+
+t "match --no-validate: evaluated anyway, with a warning"
+run pattern match --no-validate "[file:hashes.MD5 = 'abc']" "$TMP/bundle.json"
 expect_rc 1
 expect_err_re "^pattern:1:20: warning: "
 expect_out_re '^ *"matched": false'
