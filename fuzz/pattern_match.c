@@ -22,31 +22,7 @@
 
 #include "fuzz.h"
 
-static void fail(const char *what, const kasa_diag *d)
-{
-    fprintf(stderr, "pattern_match: invariant broken: %s\n", what);
-    if (d != NULL)
-        fprintf(stderr,
-                "  diag: code=%d line=%u column=%u offset=%zu "
-                "length=%zu message=\"%.*s\"\n",
-                (int)d->code, d->line, d->column, d->offset, d->length,
-                (int)sizeof(d->message), d->message);
-    abort();
-}
-
-static void check_diag(const kasa_diag *d, kasa_err err, size_t len)
-{
-    size_t mlen = strnlen(d->message, sizeof(d->message));
-
-    if (d->code != err)
-        fail("diag.code differs from the returned code", d);
-    if (mlen == sizeof(d->message))
-        fail("diag.message is not NUL-terminated", d);
-    if (mlen == 0)
-        fail("diag.message is empty", d);
-    if (d->offset > len)
-        fail("diag.offset lies beyond the input", d);
-}
+const char kasa_fuzz_name[] = "pattern_match";
 
 /* The first "\n---\n" in data, or NULL. */
 static const uint8_t *find_separator(const uint8_t *data, size_t size)

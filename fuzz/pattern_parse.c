@@ -23,32 +23,7 @@
 
 #include "fuzz.h"
 
-static void fail(const char *what, const kasa_diag *d)
-{
-    fprintf(stderr, "pattern_parse: invariant broken: %s\n", what);
-    if (d != NULL)
-        fprintf(stderr,
-                "  diag: code=%d line=%u column=%u offset=%zu "
-                "length=%zu\n",
-                (int)d->code, d->line, d->column, d->offset, d->length);
-    abort();
-}
-
-static void check_diag(const kasa_diag *d, kasa_err err, size_t len)
-{
-    size_t mlen = strnlen(d->message, sizeof(d->message));
-
-    if (d->code != err)
-        fail("diag.code differs from the returned code", d);
-    if (mlen == sizeof(d->message))
-        fail("diag.message is not NUL-terminated", d);
-    if (mlen == 0)
-        fail("diag.message is empty", d);
-    if (d->offset > len)
-        fail("diag.offset lies beyond the input", d);
-    if (d->length > len - d->offset)
-        fail("diag.offset + diag.length lies beyond the input", d);
-}
+const char kasa_fuzz_name[] = "pattern_parse";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
