@@ -80,6 +80,22 @@ bool kasa__base64_decode(const char *s, size_t n, unsigned char *out,
     return true;
 }
 
+bool kasa__latin1(const char *s, size_t n, unsigned char *out, size_t *outlen)
+{
+    size_t i = 0, j = 0, k;
+    uint32_t cp;
+
+    while (i < n) {
+        k = kasa__utf8_decode((const unsigned char *)s + i, n - i, &cp);
+        if (!k || cp > 0xFF)
+            return false;
+        out[j++] = (unsigned char)cp;
+        i += k;
+    }
+    *outlen = j;
+    return true;
+}
+
 bool kasa__is_ascii(const char *s, size_t n)
 {
     size_t i;

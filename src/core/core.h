@@ -96,6 +96,10 @@ bool kasa__hex_decode(const char *s, size_t n, unsigned char *out,
 bool kasa__base64_decode(const char *s, size_t n, unsigned char *out,
                          size_t *outlen);
 
+/* The Latin-1 bytes of UTF-8 text whose code points are all below U+0100
+ * (out has room for n bytes); false if one is not. */
+bool kasa__latin1(const char *s, size_t n, unsigned char *out, size_t *outlen);
+
 bool kasa__is_ascii(const char *s, size_t n);
 
 /* The NFC form of UTF-8 text.  Returns 0 with *out set (and *owned set to a

@@ -277,12 +277,10 @@ static kasa_err nfc(kasa_pattern *p, const char *s, size_t n, const char **out,
 static kasa_err compile_regex(kasa_pattern *p, cmp_test *t, kasa_diag *diag)
 {
     const char *re;
-    size_t relen, i, j;
+    size_t relen, j;
     int errcode;
     PCRE2_SIZE erroff;
     kasa_err err;
-    bool latin1 = true;
-    uint32_t cp;
     unsigned char *bytes;
 
     err = nfc(p, t->lit.u.s.p, t->lit.u.s.n, &re, &relen);
@@ -306,17 +304,7 @@ static kasa_err compile_regex(kasa_pattern *p, cmp_test *t, kasa_diag *diag)
     bytes = kasa__arena_alloc(&p->arena, relen + 1);
     if (!bytes)
         return kasa__diag_at(diag, KASA_ENOMEM, NULL, 0, 0, 0, "out of memory");
-    for (i = 0, j = 0; i < relen;) {
-        size_t k =
-            kasa__utf8_decode((const unsigned char *)re + i, relen - i, &cp);
-        if (!k || cp > 0xFF) {
-            latin1 = false;
-            break;
-        }
-        bytes[j++] = (unsigned char)cp;
-        i += k;
-    }
-    if (latin1) {
+    if (kasa__latin1(re, relen, bytes, &j)) {
         t->re_bin =
             pcre2_compile((PCRE2_SPTR)bytes, j, 0, &errcode, &erroff, NULL);
         if (t->re_bin)

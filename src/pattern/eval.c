@@ -79,23 +79,6 @@ static void from_json(json_t *j, value *v)
     }
 }
 
-/* Latin-1 bytes of a string whose code points are all below 256. */
-static bool latin1(const char *s, size_t n, unsigned char *out, size_t *outlen)
-{
-    size_t i = 0, j = 0, k;
-    uint32_t cp;
-
-    while (i < n) {
-        k = kasa__utf8_decode((const unsigned char *)s + i, n - i, &cp);
-        if (!k || cp > 0xFF)
-            return false;
-        out[j++] = (unsigned char)cp;
-        i += k;
-    }
-    *outlen = j;
-    return true;
-}
-
 /* -1, 0, 1 for bytes, shorter first on a common prefix */
 static int bytes_cmp(const char *a, size_t an, const char *b, size_t bn)
 {
@@ -129,7 +112,7 @@ static bool bin_str_cmp(evalctx *c, const value *bin, const value *str, int *r)
     unsigned char *buf = kasa__arena_alloc(&c->scratch, str->u.s.n + 1);
     size_t n;
 
-    if (!buf || !latin1(str->u.s.p, str->u.s.n, buf, &n))
+    if (!buf || !kasa__latin1(str->u.s.p, str->u.s.n, buf, &n))
         return false;
     *r = bytes_cmp(bin->u.s.p, bin->u.s.n, (const char *)buf, n);
     return true;
@@ -743,7 +726,7 @@ static int startstop_end(search *s, const cont *self)
 static int rep_next(search *s, const cont *self)
 {
     cont k;
-    size_t i, a, b;
+    size_t a, b;
 
     if (self->prev_start != SIZE_MAX) {
         for (a = self->prev_start, b = self->seg;; a++, b++) {
@@ -766,7 +749,6 @@ static int rep_next(search *s, const cont *self)
     k.prev_start = self->seg;
     k.prev_end = s->depth;
     k.seg = s->depth;
-    (void)i;
     return enumerate(s, self->node->kids[0], &k);
 }
 

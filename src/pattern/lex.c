@@ -112,7 +112,7 @@ static bool is_hex(int c)
 
 static bool is_b64(int c)
 {
-    return is_ident_char(c) && c != '_' ? true : (c == '+' || c == '/');
+    return (is_ident_char(c) && c != '_') || c == '+' || c == '/';
 }
 
 /* Length of the whitespace at s (0 if none): ASCII and the Unicode spaces

@@ -601,7 +601,6 @@ static bool qualifier(parser *ps, obs_node **np, bool simple, unsigned *seen)
         if (ps->tok.kind != T_TIMES)
             return expected(ps, "TIMES after the REPEATS count");
     } else {
-        token ts[2];
         int i;
         bit = 4;
         q->kind = OBS_STARTSTOP;
@@ -621,7 +620,6 @@ static bool qualifier(parser *ps, obs_node **np, bool simple, unsigned *seen)
             if (!is_ts && !is_str)
                 return expected(ps, i == 0 ? "a timestamp t'...' after START"
                                            : "a timestamp t'...' after STOP");
-            ts[i] = ps->tok;
             if (is_str) {
                 /* STIX 2.0 gave START and STOP plain strings; a bad one is
                  * refused when the pattern is evaluated, as 2.0 did. */
@@ -651,7 +649,6 @@ static bool qualifier(parser *ps, obs_node **np, bool simple, unsigned *seen)
             if (!advance(ps))
                 return false;
         }
-        (void)ts;
         q->len = ps->tok.off - kw.off;
         goto qualified;
     }
