@@ -349,6 +349,25 @@ out:
     return ok;
 }
 
+/* Reading the observed data or matching failed: the verdict a
+ * MatcherException case expects, unless memory ran out; a failure for any
+ * other case. */
+static void evaluation_failed(tally *t, const kcase *c, const char *what,
+                              kasa_err err, const kasa_diag *d, int want_error,
+                              int want_match)
+{
+    char msg[1024];
+
+    describe_err(msg, sizeof msg, what, err, d);
+    if (want_error && err != KASA_ENOMEM)
+        pass(t, c, msg);
+    else
+        fail(t, c,
+             want_error ? "evaluation fails (MatcherException)"
+                        : (want_match ? "true" : "false"),
+             "%s", msg);
+}
+
 static void run_matcher_case(tally *t, const kcase *c, json_t *cs)
 {
     json_t *expected = json_object_get(cs, "expected");
@@ -413,28 +432,16 @@ static void run_matcher_case(tally *t, const kcase *c, json_t *cs)
     memset(&d, 0, sizeof d);
     err = kasa_observed_parse(json, strlen(json), c->version, &od, &d);
     if (err != KASA_OK) {
-        describe_err(msg, sizeof msg, "kasa_observed_parse", err, &d);
-        if (want_error && err != KASA_ENOMEM)
-            pass(t, c, msg);
-        else
-            fail(t, c,
-                 want_error ? "evaluation fails (MatcherException)"
-                            : (want_match ? "true" : "false"),
-                 "%s", msg);
+        evaluation_failed(t, c, "kasa_observed_parse", err, &d, want_error,
+                          want_match);
         goto out;
     }
 
     memset(&d, 0, sizeof d);
     err = kasa_pattern_match(p, od, &matched, &b, &d);
     if (err != KASA_OK) {
-        describe_err(msg, sizeof msg, "kasa_pattern_match", err, &d);
-        if (want_error && err != KASA_ENOMEM)
-            pass(t, c, msg);
-        else
-            fail(t, c,
-                 want_error ? "evaluation fails (MatcherException)"
-                            : (want_match ? "true" : "false"),
-                 "%s", msg);
+        evaluation_failed(t, c, "kasa_pattern_match", err, &d, want_error,
+                          want_match);
         goto out;
     }
     if (want_error) {
