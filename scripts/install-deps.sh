@@ -14,6 +14,10 @@ libjansson-dev
 libpcre2-dev
 libutf8proc-dev
 libcmocka-dev
+libssl-dev
+libsqlite3-dev
+libpq-dev
+postgresql
 "
 
 missing=""

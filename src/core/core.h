@@ -78,6 +78,10 @@ kasa__time kasa__time_add(kasa__time a, kasa__time d);
 /* a + seconds. */
 kasa__time kasa__time_add_seconds(kasa__time a, double seconds);
 
+/* Write t as "YYYY-MM-DDTHH:MM:SS[.f]Z" with `frac_digits` (0-9) digits of
+ * fraction, truncated; returns the length. */
+size_t kasa__time_format(kasa__time t, unsigned frac_digits, char out[40]);
+
 /* -- UTF-8 ----------------------------------------------------------------- */
 
 /* Decode one code point at s[0..len); returns its length in bytes (1..4) and

@@ -5,6 +5,8 @@
  * so years 0000-9999 all fit.
  */
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "core/core.h"
 
@@ -124,4 +126,55 @@ kasa__time kasa__time_add(kasa__time a, kasa__time d)
 kasa__time kasa__time_add_seconds(kasa__time a, double seconds)
 {
     return kasa__time_add(a, kasa__time_from_seconds(seconds));
+}
+
+/* y-m-d of a day count from 1970-01-01 (Howard Hinnant's civil_from_days). */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t era;
+    unsigned doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+size_t kasa__time_format(kasa__time t, unsigned frac_digits, char out[40])
+{
+    int64_t days = t.sec / 86400, secs = t.sec % 86400, y;
+    unsigned m, d, i, frac = (unsigned)t.nsec;
+    char *p = out;
+
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+    civil_from_days(days, &y, &m, &d);
+    if (y < 0)
+        y = 0;
+    if (y > 9999)
+        y = 9999;
+    p += sprintf(p, "%04u-%02u-%02uT%02u:%02u:%02u", (unsigned)y, m, d,
+                 (unsigned)(secs / 3600), (unsigned)(secs / 60 % 60),
+                 (unsigned)(secs % 60));
+    if (frac_digits > 9)
+        frac_digits = 9;
+    if (frac_digits > 0) {
+        char f[10];
+
+        for (i = 9; i-- > 0; frac /= 10)
+            f[i] = (char)('0' + frac % 10);
+        *p++ = '.';
+        memcpy(p, f, frac_digits);
+        p += frac_digits;
+    }
+    *p++ = 'Z';
+    *p = '\0';
+    return (size_t)(p - out);
 }

@@ -1,0 +1,366 @@
+/*
+ * sqlite.c - the embedded backend: one SQLite file in WAL mode, with
+ * synchronous=FULL so that a transaction that returned is on disk, and a
+ * busy timeout so that a second process waits instead of failing.  It
+ * fills the driver table of store_int.h and holds the SQLite dialect of
+ * the schema; what the store does lives in store.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "store/store_int.h"
+
+struct kasa__stmt {
+    sqlite3_stmt *st;
+    bool done; /* the last step returned SQLITE_DONE */
+};
+
+static sqlite3 *db_of(kasa_store *s)
+{
+    return s->conn;
+}
+
+static kasa_err sqlite_fail(sqlite3 *db, int rc, kasa_diag *diag,
+                            const char *what)
+{
+    kasa_err code = rc == SQLITE_NOMEM                            ? KASA_ENOMEM
+                    : rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ? KASA_EDATA
+                    : rc == SQLITE_TOOBIG                         ? KASA_ELIMIT
+                                                                  : KASA_EIO;
+
+    return kasa__store_fail(diag, code, "sqlite: %s: %s", what,
+                            db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+/* Version 1: collections, object versions, statuses, the active set. */
+static const char schema_v1[] =
+    "CREATE TABLE api_roots ("
+    " id INTEGER PRIMARY KEY,"
+    " path TEXT NOT NULL UNIQUE,"
+    " title TEXT NOT NULL,"
+    " description TEXT,"
+    " max_content_length INTEGER NOT NULL);"
+    "CREATE TABLE collections ("
+    " id INTEGER PRIMARY KEY,"
+    " uuid TEXT NOT NULL UNIQUE,"
+    " api_root INTEGER NOT NULL REFERENCES api_roots (id),"
+    " alias TEXT UNIQUE,"
+    " title TEXT NOT NULL,"
+    " description TEXT,"
+    " media_types TEXT NOT NULL,"
+    " last_added INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE objects ("
+    " id INTEGER PRIMARY KEY,"
+    " stix_id TEXT NOT NULL,"
+    " version_key TEXT NOT NULL,"
+    " version TEXT,"
+    " type TEXT NOT NULL,"
+    " spec_version TEXT NOT NULL,"
+    " digest BLOB NOT NULL,"
+    " json TEXT NOT NULL,"
+    " revoked INTEGER NOT NULL DEFAULT 0,"
+    " valid_from INTEGER,"
+    " valid_until INTEGER,"
+    " UNIQUE (stix_id, version_key));"
+    "CREATE TABLE collection_objects ("
+    " collection INTEGER NOT NULL REFERENCES collections (id),"
+    " date_added INTEGER NOT NULL,"
+    " object INTEGER NOT NULL REFERENCES objects (id),"
+    " stix_id TEXT NOT NULL,"
+    " version_key TEXT NOT NULL,"
+    " type TEXT NOT NULL,"
+    " spec_version TEXT NOT NULL,"
+    " PRIMARY KEY (collection, date_added)) WITHOUT ROWID;"
+    "CREATE UNIQUE INDEX collection_objects_object"
+    " ON collection_objects (object, collection);"
+    "CREATE INDEX collection_objects_id"
+    " ON collection_objects (collection, stix_id, version_key);"
+    "CREATE TABLE statuses ("
+    " api_root TEXT NOT NULL,"
+    " id TEXT NOT NULL,"
+    " json TEXT NOT NULL,"
+    " expires INTEGER NOT NULL,"
+    " PRIMARY KEY (api_root, id));"
+    "CREATE INDEX statuses_expires ON statuses (expires);"
+    "CREATE TABLE indicators ("
+    " stix_id TEXT PRIMARY KEY,"
+    " object INTEGER,"
+    " version_key TEXT NOT NULL,"
+    " revoked INTEGER NOT NULL,"
+    " valid_from INTEGER,"
+    " valid_until INTEGER,"
+    " seq INTEGER NOT NULL);"
+    "CREATE INDEX indicators_seq ON indicators (seq);"
+    "CREATE INDEX indicators_valid_from ON indicators (valid_from);"
+    "CREATE INDEX indicators_valid_until ON indicators (valid_until);"
+    "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+    "INSERT INTO counters VALUES ('indicator_seq', 0);"
+    "INSERT INTO api_roots (path, title, description, max_content_length)"
+    " VALUES ('api', 'kasa', 'The API root of this kasa node', 104857600);";
+
+/* Version 2: room for partners' accounts and for sightings. */
+static const char schema_v2[] = "CREATE TABLE accounts ("
+                                " id INTEGER PRIMARY KEY,"
+                                " name TEXT NOT NULL UNIQUE,"
+                                " organisation TEXT NOT NULL,"
+                                " created INTEGER NOT NULL,"
+                                " revoked INTEGER NOT NULL DEFAULT 0);"
+                                "CREATE TABLE sightings ("
+                                " indicator TEXT PRIMARY KEY,"
+                                " sighting_id TEXT NOT NULL UNIQUE,"
+                                " count INTEGER NOT NULL,"
+                                " first_seen INTEGER NOT NULL,"
+                                " last_seen INTEGER NOT NULL);";
+
+static const char *const migrations[] = {schema_v1, schema_v2, NULL};
+
+static kasa_err drv_exec(kasa_store *s, const char *sql, kasa_diag *diag)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db_of(s), sql, NULL, NULL, &msg);
+
+    if (rc != SQLITE_OK) {
+        kasa_err err =
+            kasa__store_fail(diag, rc == SQLITE_NOMEM ? KASA_ENOMEM : KASA_EIO,
+                             "sqlite: %s", msg ? msg : sqlite3_errstr(rc));
+
+        sqlite3_free(msg);
+        return err;
+    }
+    return KASA_OK;
+}
+
+static kasa_err drv_prepare(kasa_store *s, const char *sql, kasa__stmt **out,
+                            kasa_diag *diag)
+{
+    kasa__stmt *st = calloc(1, sizeof(*st));
+    int rc;
+
+    if (st == NULL)
+        return KASA_ENOMEM;
+    rc = sqlite3_prepare_v3(db_of(s), sql, -1, SQLITE_PREPARE_PERSISTENT,
+                            &st->st, NULL);
+    if (rc != SQLITE_OK) {
+        free(st);
+        return sqlite_fail(db_of(s), rc, diag, "preparing a statement");
+    }
+    *out = st;
+    return KASA_OK;
+}
+
+static void drv_reset(kasa__stmt *st)
+{
+    sqlite3_reset(st->st);
+    sqlite3_clear_bindings(st->st);
+    st->done = false;
+}
+
+static kasa_err bind_rc(int rc)
+{
+    return rc == SQLITE_OK       ? KASA_OK
+           : rc == SQLITE_NOMEM  ? KASA_ENOMEM
+           : rc == SQLITE_TOOBIG ? KASA_ELIMIT
+                                 : KASA_EINVAL;
+}
+
+static kasa_err drv_bind_text(kasa__stmt *st, int i, const char *v, size_t len)
+{
+    return bind_rc(
+        sqlite3_bind_text64(st->st, i, v, len, SQLITE_STATIC, SQLITE_UTF8));
+}
+
+static kasa_err drv_bind_int64(kasa__stmt *st, int i, int64_t v)
+{
+    return bind_rc(sqlite3_bind_int64(st->st, i, v));
+}
+
+static kasa_err drv_bind_blob(kasa__stmt *st, int i, const void *v, size_t len)
+{
+    return bind_rc(sqlite3_bind_blob64(st->st, i, v, len, SQLITE_STATIC));
+}
+
+static kasa_err drv_bind_null(kasa__stmt *st, int i)
+{
+    return bind_rc(sqlite3_bind_null(st->st, i));
+}
+
+static int drv_step(kasa__stmt *st, kasa_diag *diag)
+{
+    int rc;
+
+    if (st->done)
+        return KASA__DONE;
+    rc = sqlite3_step(st->st);
+    if (rc == SQLITE_ROW)
+        return KASA__ROW;
+    if (rc == SQLITE_DONE) {
+        st->done = true;
+        return KASA__DONE;
+    }
+    return -(int)sqlite_fail(sqlite3_db_handle(st->st), rc, diag,
+                             "running a statement");
+}
+
+static int64_t drv_col_int64(kasa__stmt *st, int col)
+{
+    return sqlite3_column_int64(st->st, col);
+}
+
+static const char *drv_col_text(kasa__stmt *st, int col, size_t *len)
+{
+    const char *v = (const char *)sqlite3_column_text(st->st, col);
+
+    *len = (size_t)sqlite3_column_bytes(st->st, col);
+    return v ? v : "";
+}
+
+static const unsigned char *drv_col_blob(kasa__stmt *st, int col, size_t *len)
+{
+    const unsigned char *v = sqlite3_column_blob(st->st, col);
+
+    *len = (size_t)sqlite3_column_bytes(st->st, col);
+    return v;
+}
+
+static bool drv_col_null(kasa__stmt *st, int col)
+{
+    return sqlite3_column_type(st->st, col) == SQLITE_NULL;
+}
+
+static int64_t drv_changes(kasa__stmt *st)
+{
+    return sqlite3_changes64(sqlite3_db_handle(st->st));
+}
+
+static void drv_finalize(kasa__stmt *st)
+{
+    if (st == NULL)
+        return;
+    sqlite3_finalize(st->st);
+    free(st);
+}
+
+static kasa_err drv_lock_adds(kasa_store *s, kasa_diag *diag)
+{
+    /* BEGIN IMMEDIATE took the one write lock already */
+    return KASA_OK;
+}
+
+static kasa_err drv_check(kasa_store *s, kasa_diag *diag)
+{
+    static const char *const checks[] = {"PRAGMA integrity_check",
+                                         "PRAGMA foreign_key_check"};
+    size_t i;
+
+    for (i = 0; i < 2; i++) {
+        sqlite3_stmt *st;
+        int rc = sqlite3_prepare_v2(db_of(s), checks[i], -1, &st, NULL);
+
+        if (rc != SQLITE_OK)
+            return sqlite_fail(db_of(s), rc, diag, checks[i]);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW &&
+            (i == 1 ||
+             strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0)) {
+            kasa_err err = kasa__store_fail(
+                diag, KASA_EDATA, "sqlite: %s: %s", checks[i],
+                i == 1 ? "a reference points nowhere"
+                       : (const char *)sqlite3_column_text(st, 0));
+
+            sqlite3_finalize(st);
+            return err;
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+            return sqlite_fail(db_of(s), rc, diag, checks[i]);
+    }
+    return KASA_OK;
+}
+
+static int64_t drv_db_bytes(kasa_store *s)
+{
+    sqlite3_stmt *st;
+    int64_t n = 0;
+
+    if (sqlite3_prepare_v2(db_of(s),
+                           "SELECT page_count * page_size FROM "
+                           "pragma_page_count(), pragma_page_size()",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+static void drv_close(kasa_store *s)
+{
+    sqlite3_close_v2(db_of(s));
+    s->conn = NULL;
+}
+
+static const kasa__driver sqlite_driver = {
+    .name = "sqlite",
+    .param = '?',
+    .begin_sql = "BEGIN IMMEDIATE",
+    .migrations = migrations,
+    .exec = drv_exec,
+    .prepare = drv_prepare,
+    .reset = drv_reset,
+    .bind_text = drv_bind_text,
+    .bind_int64 = drv_bind_int64,
+    .bind_blob = drv_bind_blob,
+    .bind_null = drv_bind_null,
+    .step = drv_step,
+    .col_int64 = drv_col_int64,
+    .col_text = drv_col_text,
+    .col_blob = drv_col_blob,
+    .col_null = drv_col_null,
+    .changes = drv_changes,
+    .finalize = drv_finalize,
+    .lock_adds = drv_lock_adds,
+    .add = NULL,
+    .check = drv_check,
+    .db_bytes = drv_db_bytes,
+    .close = drv_close,
+};
+
+kasa_err kasa__sqlite_open(kasa_store *s, const char *path, kasa_diag *diag)
+{
+    sqlite3 *db = NULL;
+    kasa_err err;
+    int rc;
+
+    rc = sqlite3_open_v2(
+        path, &db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        err =
+            kasa__store_fail(diag, KASA_EIO, "sqlite: cannot open %s: %s", path,
+                             db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close_v2(db);
+        return err;
+    }
+    s->drv = &sqlite_driver;
+    s->conn = db;
+    sqlite3_busy_timeout(db, 30000);
+    sqlite3_extended_result_codes(db, 0);
+    /* WAL: readers never block the writer; FULL: a commit that returned
+     * survives a power cut, not only a crash */
+    err = drv_exec(s,
+                   "PRAGMA journal_mode = WAL;"
+                   "PRAGMA synchronous = FULL;"
+                   "PRAGMA foreign_keys = ON;"
+                   "PRAGMA cache_size = -65536;"
+                   "PRAGMA temp_store = MEMORY;",
+                   diag);
+    if (err != KASA_OK) {
+        if (diag != NULL && strstr(diag->message, "not a database"))
+            diag->code = err = KASA_EDATA;
+        drv_close(s);
+        return err;
+    }
+    return KASA_OK;
+}

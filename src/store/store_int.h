@@ -1,0 +1,103 @@
+/*
+ * store_int.h - inside the store: the driver table each backend fills in
+ * (sqlite.c, postgres.c) and the handle they share.  store.c holds what
+ * the store does - its schema logic, queries, paging, the active set -
+ * once, in SQL both databases understand, through this table; a backend
+ * knows only how to talk to its database (and may do a job faster its own
+ * way, as PostgreSQL does for adds).
+ */
+#ifndef KASA_STORE_INT_H
+#define KASA_STORE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/core.h"
+#include "kasa/store.h"
+
+typedef struct kasa__stmt kasa__stmt;
+
+/* What step() says. */
+#define KASA__ROW  1
+#define KASA__DONE 0
+
+typedef struct kasa__driver {
+    const char *name;
+    char param; /* placeholders are `param` followed by 1, 2, ...: ?1 / $1 */
+    const char *begin_sql; /* starts a write transaction */
+    /* The schema, one SQL script per version: migrations[0] makes
+     * version 1 from nothing, migrations[i] makes version i+1 from i. */
+    const char *const *migrations;
+
+    /* Run SQL without parameters or rows (may hold several statements). */
+    kasa_err (*exec)(kasa_store *s, const char *sql, kasa_diag *diag);
+    /* Compile a statement; the handle is cached by store.c. */
+    kasa_err (*prepare)(kasa_store *s, const char *sql, kasa__stmt **out,
+                        kasa_diag *diag);
+    /* Forget the bindings and results of the last run. */
+    void (*reset)(kasa__stmt *st);
+    kasa_err (*bind_text)(kasa__stmt *st, int i, const char *v, size_t len);
+    kasa_err (*bind_int64)(kasa__stmt *st, int i, int64_t v);
+    kasa_err (*bind_blob)(kasa__stmt *st, int i, const void *v, size_t len);
+    kasa_err (*bind_null)(kasa__stmt *st, int i);
+    /* Run (first call) or advance: KASA__ROW, KASA__DONE, or a negative
+     * kasa_err with diag filled in. */
+    int (*step)(kasa__stmt *st, kasa_diag *diag);
+    int64_t (*col_int64)(kasa__stmt *st, int col);
+    const char *(*col_text)(kasa__stmt *st, int col, size_t *len);
+    const unsigned char *(*col_blob)(kasa__stmt *st, int col, size_t *len);
+    bool (*col_null)(kasa__stmt *st, int col);
+    /* Rows changed by the last run of st. */
+    int64_t (*changes)(kasa__stmt *st);
+    void (*finalize)(kasa__stmt *st);
+
+    /* Serialize adds against other writers (called inside the write
+     * transaction, before an add reads anything). */
+    kasa_err (*lock_adds)(kasa_store *s, kasa_diag *diag);
+    /* The backend's own way to add a batch, or NULL for store.c's. */
+    kasa_err (*add)(kasa_store *s, int64_t coll, const kasa_store_object *o,
+                    size_t n, kasa_add_result *res, kasa_diag *diag);
+    /* Backend integrity checks (run before kasa's own). */
+    kasa_err (*check)(kasa_store *s, kasa_diag *diag);
+    int64_t (*db_bytes)(kasa_store *s);
+    void (*close)(kasa_store *s);
+} kasa__driver;
+
+#define KASA__STMT_CACHE 48
+
+struct kasa_store {
+    const kasa__driver *drv;
+    void *conn;  /* the backend's connection */
+    int schema;  /* schema version */
+    int depth;   /* kasa_store_begin nesting: 0 or 1 */
+    int64_t seq; /* the active-set sequence number of this transaction,
+                    0 until the transaction first changes the set */
+    struct {
+        char *sql;
+        kasa__stmt *st;
+    } cache[KASA__STMT_CACHE];
+    unsigned cache_next;
+};
+
+/* A cached prepared statement for `sql` (reset, ready to bind). */
+kasa_err kasa__store_stmt(kasa_store *s, const char *sql, kasa__stmt **out,
+                          kasa_diag *diag);
+/* Fill diag with an error of the database. */
+kasa_err kasa__store_fail(kasa_diag *diag, kasa_err code, const char *fmt, ...)
+    KASA__PRINTF(3, 4);
+/* The active-set sequence number of the current transaction. */
+kasa_err kasa__store_seq(kasa_store *s, int64_t *seq, kasa_diag *diag);
+
+/* Open at a given schema version: kasa_store_open, and the tests of the
+ * migrations (which make an old version first). */
+kasa_err kasa__store_open_version(const char *uri, int version,
+                                  kasa_store **out, kasa_diag *diag);
+/* Record the last date_added given out in collection `coll`. */
+kasa_err kasa__store_set_last_added(kasa_store *s, int64_t coll, int64_t last,
+                                    kasa_diag *diag);
+
+kasa_err kasa__sqlite_open(kasa_store *s, const char *path, kasa_diag *diag);
+kasa_err kasa__postgres_open(kasa_store *s, const char *conninfo,
+                             kasa_diag *diag);
+
+#endif /* KASA_STORE_INT_H */
