@@ -44,6 +44,11 @@ const char *kasa_strerror(kasa_err err);
 /* The library's version, e.g. "0.1.0".  Static storage. */
 const char *kasa_version(void);
 
+/* A new random (version 4) UUID, "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx",
+ * lower case.  Returns KASA_OK, or KASA_EIO when the system has no random
+ * bytes to give. */
+kasa_err kasa_uuid4(char out[37]) KASA_WARN_UNUSED;
+
 /*
  * A diagnostic: what went wrong and where.  Functions that take a
  * `kasa_diag *` fill it in when they fail (and leave it alone when they

@@ -222,6 +222,21 @@ kasa_err kasa_store_delete(kasa_store *s, const char *collection,
                            const char *id, const kasa_query *q,
                            size_t *n_deleted, kasa_diag *diag) KASA_WARN_UNUSED;
 
+/*
+ * Call `fn` for every object version of `collection` (NULL: of the whole
+ * store, each version once) whose type is one of `types` (none: any),
+ * only the latest version of each object with `latest_only`, in the order
+ * they were first stored.  Memory stays bounded whatever the store's
+ * size.  A non-OK return of `fn` stops the walk and is returned.  The
+ * record's strings live until `fn` returns; date_added is 0 without a
+ * collection.
+ */
+typedef kasa_err (*kasa_record_fn)(void *ctx, const kasa_record *r);
+kasa_err kasa_store_export(kasa_store *s, const char *collection,
+                           const char *const *types, size_t n_types,
+                           bool latest_only, kasa_record_fn fn, void *ctx,
+                           kasa_diag *diag) KASA_WARN_UNUSED;
+
 /* -- status of adds -----------------------------------------------------------
  */
 

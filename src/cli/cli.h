@@ -32,6 +32,38 @@ enum { KASA_CLI_EXIT_OK = 0, KASA_CLI_EXIT_FAIL = 1, KASA_CLI_EXIT_ERROR = 2 };
 int kasa_cli_pattern(int argc, char **argv);
 int kasa_cli_demo(int argc, char **argv);
 
+/* Commands of the store (cmd_store.c): import, export, collection,
+ * stats, store. */
+int kasa_cli_import(int argc, char **argv);
+int kasa_cli_export(int argc, char **argv);
+int kasa_cli_collection(int argc, char **argv);
+int kasa_cli_stats(int argc, char **argv);
+int kasa_cli_store(int argc, char **argv);
+
+/* Options of a subcommand, for kasa_cli_getopt. */
+enum { KASA_CLI_FLAG, KASA_CLI_VALUE, KASA_CLI_LIST };
+#define KASA_CLI_LIST_MAX 64
+typedef struct kasa_cli_list {
+    const char *v[KASA_CLI_LIST_MAX];
+    size_t n;
+} kasa_cli_list;
+typedef struct kasa_cli_opt {
+    const char *name; /* "--store"; NULL ends the table */
+    char short_name;  /* 'c', or 0 */
+    int kind;
+    void *dst; /* int * (flag), const char ** (value), kasa_cli_list * */
+} kasa_cli_opt;
+
+/*
+ * Parse argv (argv[0] is the subcommand) against `opts`: "--name value",
+ * "--name=value", "-c value"; -h/--help prints the help of topic `name`.
+ * Positional arguments go to `args` (room for argc) and *nargs.  Returns
+ * 0 to go on, or -1 when the caller should exit with *rc.
+ */
+int kasa_cli_getopt(const char *name, const char *hint, int argc, char **argv,
+                    const kasa_cli_opt *opts, const char **args, size_t *nargs,
+                    int *rc);
+
 /* Print the help text of `topic` ("kasa", "pattern", "pattern check", ...)
  * to `f`.  Returns 0, or -1 when there is no such topic. */
 int kasa_cli_help(FILE *f, const char *topic);

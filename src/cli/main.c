@@ -20,6 +20,11 @@
     "     and 'pattern inspect' also an invalid pattern or an evaluation\n"    \
     "     error\n"
 
+#define KASA_CLI_STORE_HELP                                                    \
+    "  --store URI       the store: sqlite:PATH (default sqlite:kasa.db),\n"   \
+    "                    or postgresql://... (libpq's URI); also taken\n"      \
+    "                    from $KASA_STORE\n"
+
 typedef struct kasa_cli_topic {
     const char *name;
     const char *text;
@@ -38,6 +43,12 @@ static const kasa_cli_topic kasa_cli_topics[] = {
      "                   of the specification, and say where they are wrong\n"
      "  pattern match    evaluate a pattern against observed-data JSON\n"
      "  pattern inspect  show what a pattern is made of, as JSON\n"
+     "  import           add STIX bundles, JSON lines, MISP events or feeds\n"
+     "                   to the store\n"
+     "  export           write stored objects as a bundle or JSON lines\n"
+     "  collection       create, list and show collections\n"
+     "  stats            show what the store holds\n"
+     "  store check      check the store's integrity\n"
      "  demo             match the indicators of the 2015 Emdivi phishing\n"
      "                   campaign against a built-in replay of mail and "
      "traffic\n"
@@ -152,6 +163,98 @@ static const kasa_cli_topic kasa_cli_topics[] = {
      "  0  every indicator behaved as expected\n"
      "  1  an indicator did not\n"
      "  2  usage error\n"},
+    {"import",
+     "usage: kasa import [options] FILE|-\n"
+     "\n"
+     "Add the STIX objects of FILE ('-' is standard input) to a collection\n"
+     "of the store.  FILE is a STIX bundle of any size (read as a stream:\n"
+     "memory follows the largest object, not the file), JSON lines of STIX\n"
+     "objects, a MISP event, or a MISP feed (its directory or its\n"
+     "manifest.json).  STIX 2.0 objects are mapped to 2.1 where the\n"
+     "specification says how; others are rejected.  Every object is\n"
+     "validated before it is stored.\n"
+     "\n"
+     "An object already stored (same id and version, same content) is a\n"
+     "duplicate and changes nothing; a different object with a stored id\n"
+     "and version is a conflict: the stored one is kept.  Each rejected or\n"
+     "conflicting object is reported on standard error with its position;\n"
+     "a summary goes to standard output.\n"
+     "\n"
+     "options:\n"
+     "  -c, --collection C  the collection (id or alias); default: the\n"
+     "                    collection 'default', created when missing\n"
+     "  --atomic          keep all or nothing: any rejection or conflict\n"
+     "                    rolls the whole import back\n"
+     "  --strict          custom objects and custom properties without\n"
+     "                    the x_ prefix are rejected\n"
+     "  --progress MODE   auto (a bar when standard error is a terminal),\n"
+     "                    bar, json (a line per stored batch), or none\n"
+     "  --max-object-size BYTES  largest single object (default 64 "
+     "MiB)\n" KASA_CLI_STORE_HELP "  -h, --help        show this help\n"
+     "\n"
+     "exit status:\n"
+     "  0  every object was stored (or was already there)\n"
+     "  1  some objects were rejected or conflicted (the others are stored,\n"
+     "     unless --atomic)\n"
+     "  2  usage error, unreadable or truncated input, store error\n"},
+    {"export",
+     "usage: kasa export [options]\n"
+     "\n"
+     "Write the stored objects to standard output, as a STIX bundle or as\n"
+     "JSON lines, each object as it was received, in the order stored.\n"
+     "\n"
+     "options:\n"
+     "  -c, --collection C  only the objects of collection C (id or alias)\n"
+     "  -t, --type T      only objects of type T (repeat for more types)\n"
+     "  -f, --format F    bundle (the default) or jsonl\n"
+     "  --latest          only the latest version of each "
+     "object\n" KASA_CLI_STORE_HELP "  -h, --help        show this help\n"
+     "\n"
+     "exit status:\n"
+     "  0  written\n"
+     "  2  usage error, unknown collection, store or write error\n"},
+    {"collection",
+     "usage: kasa collection create TITLE [--alias ALIAS] [--id UUID]\n"
+     "                      [--description TEXT] [--api-root PATH]\n"
+     "       kasa collection list [--api-root PATH]\n"
+     "       kasa collection show ID|ALIAS\n"
+     "\n"
+     "Collections hold the objects a TAXII server shares.  'create' prints\n"
+     "the new collection's id alone on standard output.  Wherever a\n"
+     "command takes a collection, its id or its alias will do.\n"
+     "\n"
+     "options:\n"
+     "  --alias ALIAS     a short name: letters, digits and -._~\n"
+     "  --id UUID         the id to give it (default: a random UUID)\n"
+     "  --description T   what the collection holds\n"
+     "  --api-root PATH   the API root (default: api)\n" KASA_CLI_STORE_HELP
+     "  -h, --help        show this help\n"
+     "\n"
+     "exit status:\n"
+     "  0  done\n"
+     "  1  the id or alias is taken or malformed, or no such collection\n"
+     "  2  usage error or store error\n"},
+    {"stats",
+     "usage: kasa stats [--store URI]\n"
+     "\n"
+     "Show what the store holds: collections, objects, versions, active\n"
+     "indicators, and its size.\n"
+     "\n"
+     "options:\n" KASA_CLI_STORE_HELP "  -h, --help        show this help\n"},
+    {"store",
+     "usage: kasa store check [--store URI]\n"
+     "\n"
+     "Check the store's integrity: the database's own check (SQLite) and\n"
+     "kasa's invariants (every stored version in a collection, every\n"
+     "collection entry with its version, date_added behind the last one\n"
+     "given out, the active set up to date).  Prints 'ok'.\n"
+     "\n"
+     "options:\n" KASA_CLI_STORE_HELP "  -h, --help        show this help\n"
+     "\n"
+     "exit status:\n"
+     "  0  the store is sound\n"
+     "  1  it is not (the message says what is wrong)\n"
+     "  2  usage error, or the store cannot be opened\n"},
     {"help",
      "usage: kasa help [<command>]\n"
      "\n"
@@ -221,6 +324,16 @@ static int kasa_cli_dispatch(int argc, char **argv)
         return kasa_cli_pattern(argc - 1, argv + 1);
     if (strcmp(cmd, "demo") == 0)
         return kasa_cli_demo(argc - 1, argv + 1);
+    if (strcmp(cmd, "import") == 0)
+        return kasa_cli_import(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0)
+        return kasa_cli_export(argc - 1, argv + 1);
+    if (strcmp(cmd, "collection") == 0)
+        return kasa_cli_collection(argc - 1, argv + 1);
+    if (strcmp(cmd, "stats") == 0)
+        return kasa_cli_stats(argc - 1, argv + 1);
+    if (strcmp(cmd, "store") == 0)
+        return kasa_cli_store(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return kasa_cli_usage_error("kasa --help", "unknown option '%s'", cmd);
     return kasa_cli_usage_error("kasa --help", "unknown command '%s'", cmd);

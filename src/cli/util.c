@@ -338,3 +338,69 @@ void kasa_cli_print_pattern_diag(const char *source, unsigned first_line,
                 severity, msg);
     kasa_cli_print_caret(stderr, "  ", text, len, diag);
 }
+
+int kasa_cli_getopt(const char *name, const char *hint, int argc, char **argv,
+                    const kasa_cli_opt *opts, const char **args, size_t *nargs,
+                    int *rc)
+{
+    int i, only_args = 0;
+
+    *nargs = 0;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *eq;
+        const kasa_cli_opt *o;
+        size_t len;
+
+        if (only_args || a[0] != '-' || strcmp(a, "-") == 0) {
+            args[(*nargs)++] = a;
+            continue;
+        }
+        if (strcmp(a, "--") == 0) {
+            only_args = 1;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            kasa_cli_help(stdout, name);
+            *rc = KASA_CLI_EXIT_OK;
+            return -1;
+        }
+        eq = a[1] == '-' ? strchr(a, '=') : NULL;
+        len = eq ? (size_t)(eq - a) : strlen(a);
+        for (o = opts; o->name != NULL; o++)
+            if ((strlen(o->name) == len && strncmp(o->name, a, len) == 0) ||
+                (o->short_name != 0 && a[1] == o->short_name && a[2] == '\0'))
+                break;
+        if (o->name == NULL) {
+            *rc =
+                kasa_cli_usage_error(hint, "%s: unknown option '%s'", name, a);
+            return -1;
+        }
+        if (o->kind == KASA_CLI_FLAG) {
+            if (eq != NULL) {
+                *rc = kasa_cli_usage_error(hint, "%s: %s takes no value", name,
+                                           o->name);
+                return -1;
+            }
+            *(int *)o->dst = 1;
+            continue;
+        }
+        if (eq == NULL && i + 1 >= argc) {
+            *rc = kasa_cli_usage_error(hint, "%s: %s needs a value", name,
+                                       o->name);
+            return -1;
+        }
+        {
+            const char *val = eq ? eq + 1 : argv[++i];
+
+            if (o->kind == KASA_CLI_VALUE) {
+                *(const char **)o->dst = val;
+            } else {
+                kasa_cli_list *l = o->dst;
+
+                if (l->n < KASA_CLI_LIST_MAX)
+                    l->v[l->n++] = val;
+            }
+        }
+    }
+    return 0;
+}

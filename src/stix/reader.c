@@ -93,8 +93,7 @@ static kasa_err fail(kasa_stix_reader *r, kasa_stix_diag *d, kasa_err code,
     return code;
 }
 
-/* -- the byte window ---------------------------------------------------------
- */
+/* -- the byte window ------------------------------------------------------- */
 
 /* Read more input, keeping the unread bytes (and those from the anchor
  * on).  Returns KASA_OK (r->eof set when nothing more came), KASA_EIO or
@@ -132,6 +131,18 @@ static kasa_err fill(kasa_stix_reader *r)
         r->eof = true;
     r->end += (size_t)got;
     return KASA_OK;
+}
+
+/* What was found where something else was expected, for messages. */
+static const char *found(int c, char buf[16])
+{
+    if (c < 0)
+        return "the end of the input";
+    if (c >= 0x20 && c < 0x7f)
+        snprintf(buf, 16, "'%c'", c);
+    else
+        snprintf(buf, 16, "byte 0x%02x", (unsigned)c);
+    return buf;
 }
 
 static bool is_ws(char c)
@@ -242,8 +253,7 @@ done:
     return KASA_OK;
 }
 
-/* -- parsing what the scanner found ------------------------------------------
- */
+/* -- parsing what the scanner found ---------------------------------------- */
 
 static kasa_err parse_span(kasa_stix_reader *r, const span *sp, json_t **out,
                            kasa_stix_diag *d)
@@ -254,17 +264,13 @@ static kasa_err parse_span(kasa_stix_reader *r, const span *sp, json_t **out,
 
     if (sp->too_big)
         return fail(r, d, KASA_ELIMIT, at, false,
-                    "object %zu (at byte %llu) is %zu bytes, larger than "
-                    "the %zu-byte limit for one object",
-                    r->index, (unsigned long long)at, sp->len, r->max_object);
+                    "%zu bytes: larger than the %zu-byte limit for one "
+                    "object",
+                    sp->len, r->max_object);
     v = json_loadb(r->buf + sp->at, sp->len, JSON_DECODE_ANY, &jerr);
     if (v == NULL)
         return fail(r, d, KASA_EJSON, at + (uint64_t)jerr.position, false,
-                    "object %zu (at byte %llu): invalid JSON at byte %llu: "
-                    "%s",
-                    r->index, (unsigned long long)at,
-                    (unsigned long long)(at + (uint64_t)jerr.position),
-                    jerr.text);
+                    "invalid JSON: %s", jerr.text);
     *out = v;
     return KASA_OK;
 }
@@ -284,8 +290,7 @@ static const char *json_kind(const json_t *v)
     return "a value";
 }
 
-/* -- in-memory queue (MISP events, bundles read whole) ------------------------
- */
+/* -- in-memory queue (MISP events, bundles read whole) --------------------- */
 
 static kasa_err queue_objects(kasa_stix_reader *r, json_t *objs, state after)
 {
@@ -367,9 +372,8 @@ static kasa_err top_value(kasa_stix_reader *r, json_t *v, json_t **obj,
     if (r->input == KASA_STIX_INPUT_UNKNOWN)
         r->input = KASA_STIX_INPUT_OBJECTS;
     if (!json_is_object(v))
-        return fail(r, d, KASA_EDATA, at, false,
-                    "object %zu (at byte %llu) is %s, not a JSON object",
-                    r->index, (unsigned long long)at, json_kind(v));
+        return fail(r, d, KASA_EDATA, at, false, "%s, not a JSON object",
+                    json_kind(v));
     *obj = json_incref(v);
     return KASA_OK;
 }
@@ -383,7 +387,7 @@ static kasa_err top_value(kasa_stix_reader *r, json_t *v, json_t **obj,
 static kasa_err top_object(kasa_stix_reader *r, json_t **obj, kasa_stix_diag *d)
 {
     uint64_t at = r->base + r->start; /* the '{' */
-    char type[16] = "";
+    char type[16] = "", fb[16];
     kasa_err err = KASA_OK;
     bool first = true;
     int c;
@@ -477,7 +481,7 @@ syntax:
                "byte %llu: expected a member of the object that begins at "
                "byte %llu, found %s",
                (unsigned long long)(r->base + r->start), (unsigned long long)at,
-               c < 0 ? "the end of the input" : "another character");
+               found(c, fb));
     goto out;
 truncated:
     err = fail(r, d, KASA_EJSON, r->base + r->start, true,
@@ -500,8 +504,7 @@ out:
     return err;
 }
 
-/* -- the public reader
- * ---------------------------------------------------------- */
+/* -- the public reader ----------------------------------------------------- */
 
 static kasa_err feed_open(kasa_stix_reader *r, const char *path,
                           kasa_stix_diag *d)
@@ -684,6 +687,7 @@ kasa_err kasa_stix_reader_next(kasa_stix_reader *r, json_t **obj,
                                kasa_stix_diag *d)
 {
     kasa_err err = KASA_OK;
+    char fb[16];
     int c;
 
     *obj = NULL;
@@ -768,12 +772,11 @@ kasa_err kasa_stix_reader_next(kasa_stix_reader *r, json_t **obj,
             }
             if (r->need_comma) {
                 if (c != ',')
-                    return fail(
-                        r, d, KASA_EJSON, r->base + r->start, true,
-                        "byte %llu: expected ',' or ']' after object "
-                        "%zu, found %s",
-                        (unsigned long long)(r->base + r->start), r->index - 1,
-                        c < 0 ? "the end of the input" : "another character");
+                    return fail(r, d, KASA_EJSON, r->base + r->start, true,
+                                "byte %llu: expected ',' or ']' after object "
+                                "%zu, found %s",
+                                (unsigned long long)(r->base + r->start),
+                                r->index - 1, found(c, fb));
                 r->start++;
                 c = peek(r, false, &err);
                 if (err != KASA_OK)
@@ -783,7 +786,7 @@ kasa_err kasa_stix_reader_next(kasa_stix_reader *r, json_t **obj,
                 return fail(r, d, KASA_EJSON, r->base + r->start, true,
                             "byte %llu: expected object %zu, found %s",
                             (unsigned long long)(r->base + r->start), r->index,
-                            c < 0 ? "the end of the input" : "a delimiter");
+                            found(c, fb));
             r->need_comma = true;
             at = r->base + r->start;
             err = scan_value(r, r->max_object, &sp);
@@ -796,10 +799,8 @@ kasa_err kasa_stix_reader_next(kasa_stix_reader *r, json_t **obj,
                 return err;
             err = parse_span(r, &sp, obj, d);
             if (err == KASA_OK && !json_is_object(*obj)) {
-                err = fail(r, d, KASA_EDATA, at, false,
-                           "object %zu (at byte %llu) is %s, not a JSON "
-                           "object",
-                           r->index, (unsigned long long)at, json_kind(*obj));
+                err = fail(r, d, KASA_EDATA, at, false, "%s, not a JSON object",
+                           json_kind(*obj));
                 json_decref(*obj);
                 *obj = NULL;
             }
@@ -826,8 +827,7 @@ kasa_err kasa_stix_reader_next(kasa_stix_reader *r, json_t **obj,
                             "byte %llu: expected a member or '}' to end the "
                             "bundle, found %s",
                             (unsigned long long)(r->base + r->start),
-                            c < 0 ? "the end of the input"
-                                  : "another character");
+                            found(c, fb));
             err = scan_value(r, MAX_KEY, &sp);
             if (err == KASA_OK) {
                 c = peek(r, true, &err);

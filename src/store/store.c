@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "store/store_int.h"
@@ -131,8 +130,7 @@ static kasa_err sql_int(kasa_store *s, const char *sql, int64_t *v,
     return run_int(s, st, 0, v, diag);
 }
 
-/* -- transactions ------------------------------------------------------------
- */
+/* -- transactions ---------------------------------------------------------- */
 
 kasa_err kasa_store_begin(kasa_store *s, kasa_diag *diag)
 {
@@ -213,8 +211,7 @@ kasa_err kasa__store_seq(kasa_store *s, int64_t *seq, kasa_diag *diag)
     return KASA_OK;
 }
 
-/* -- opening and migrating ----------------------------------------------------
- */
+/* -- opening and migrating ------------------------------------------------- */
 
 static kasa_err migrate(kasa_store *s, int target, kasa_diag *diag)
 {
@@ -345,8 +342,7 @@ int kasa_store_schema_version(const kasa_store *s)
     return s->schema;
 }
 
-/* -- integrity
- * ------------------------------------------------------------------ */
+/* -- integrity ------------------------------------------------------------- */
 
 kasa_err kasa_store_check(kasa_store *s, kasa_diag *diag)
 {
@@ -393,8 +389,7 @@ kasa_err kasa_store_check(kasa_store *s, kasa_diag *diag)
     return KASA_OK;
 }
 
-/* -- API roots
- * --------------------------------------------------------------------- */
+/* -- API roots ------------------------------------------------------------- */
 
 static char *dup_col(kasa_store *s, kasa__stmt *st, int col)
 {
@@ -528,8 +523,7 @@ void kasa_api_roots_free(kasa_api_root *r, size_t n)
     free(r);
 }
 
-/* -- collections
- * ---------------------------------------------------------------------- */
+/* -- collections ----------------------------------------------------------- */
 
 static bool is_uuid(const char *s)
 {
@@ -547,25 +541,6 @@ static bool is_uuid(const char *s)
         }
     }
     return true;
-}
-
-static kasa_err new_uuid(char out[40], kasa_diag *diag)
-{
-    unsigned char b[16];
-    size_t i, o = 0;
-
-    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-        return kasa__store_fail(diag, KASA_EIO, "no random bytes: %s",
-                                strerror(errno));
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    for (i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[o++] = '-';
-        o += (size_t)sprintf(out + o, "%02x", b[i]);
-    }
-    out[o] = '\0';
-    return KASA_OK;
 }
 
 static bool alias_ok(const char *a)
@@ -644,9 +619,9 @@ kasa_err kasa_store_collection_create(kasa_store *s, kasa_collection *c,
         return kasa__store_fail(diag, KASA_EINVAL,
                                 "a collection needs a title");
     if (c->id[0] == '\0') {
-        err = new_uuid(c->id, diag);
-        if (err != KASA_OK)
-            return err;
+        if (kasa_uuid4(c->id) != KASA_OK)
+            return kasa__store_fail(diag, KASA_EIO, "no random bytes: %s",
+                                    strerror(errno));
     } else if (!is_uuid(c->id)) {
         return kasa__store_fail(diag, KASA_EINVALID,
                                 "collection id \"%s\" is not a UUID "
@@ -882,9 +857,7 @@ static kasa_err collection_row(kasa_store *s, const char *uuid, int64_t *id,
     return run(s, st, diag);
 }
 
-/* -- adding
- * ----------------------------------------------------------------------------
- */
+/* -- adding ---------------------------------------------------------------- */
 
 /* The next date_added of a collection whose last one was *last. */
 static int64_t next_date_added(int64_t *last)
@@ -1097,9 +1070,7 @@ kasa_err kasa_store_add(kasa_store *s, const char *collection,
     return write_end(s, own, err, diag);
 }
 
-/* -- queries
- * ----------------------------------------------------------------------------
- */
+/* -- queries --------------------------------------------------------------- */
 
 /* A statement being built, and what to bind to its ?N. */
 typedef struct sqlb {
@@ -1418,9 +1389,84 @@ void kasa_page_free(kasa_page *p)
     memset(p, 0, sizeof(*p));
 }
 
-/* -- deleting
- * ----------------------------------------------------------------------------
- */
+kasa_err kasa_store_export(kasa_store *s, const char *collection,
+                           const char *const *types, size_t n_types,
+                           bool latest_only, kasa_record_fn fn, void *ctx,
+                           kasa_diag *diag)
+{
+    int64_t coll = 0, after = 0;
+    kasa_err err = KASA_OK;
+    kasa__stmt *st;
+    size_t rows;
+    int rc;
+
+    if (n_types > MAX_FILTER_VALUES)
+        return kasa__store_fail(diag, KASA_ELIMIT, "more than %d types",
+                                MAX_FILTER_VALUES);
+    if (collection != NULL) {
+        err = collection_row(s, collection, &coll, NULL, diag);
+        if (err != KASA_OK)
+            return err;
+    }
+    /* pages of 1000 by the versions' row ids: bounded memory on both
+     * backends (libpq would otherwise fetch the whole result at once) */
+    do {
+        sqlb b = {0};
+
+        sb_put(&b, "SELECT o.id, o.stix_id, o.type, o.spec_version, "
+                   "o.version, o.json, ");
+        if (coll != 0) {
+            sb_put(&b, "c.date_added FROM objects o JOIN collection_objects "
+                       "c ON c.object = o.id AND c.collection = ");
+            sb_arg(&b, true, coll, NULL);
+        } else {
+            sb_put(&b, "0 FROM objects o");
+        }
+        sb_put(&b, " WHERE o.id > ");
+        sb_arg(&b, true, after, NULL);
+        if (n_types > 0)
+            sb_in(&b, "o.type", types, n_types);
+        if (latest_only && coll != 0)
+            sb_put(&b, " AND o.version_key = (SELECT max(c2.version_key) "
+                       "FROM collection_objects c2 WHERE c2.collection = "
+                       "c.collection AND c2.stix_id = o.stix_id)");
+        else if (latest_only)
+            sb_put(&b, " AND o.version_key = (SELECT max(o2.version_key) "
+                       "FROM objects o2 WHERE o2.stix_id = o.stix_id)");
+        sb_put(&b, " ORDER BY o.id LIMIT 1000");
+        err = sb_prepare(s, &b, &st, diag);
+        sb_free(&b);
+        if (err != KASA_OK)
+            return err;
+        rows = 0;
+        while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
+            kasa_record r;
+            size_t len;
+
+            rows++;
+            after = s->drv->col_int64(st, 0);
+            memset(&r, 0, sizeof(r));
+            r.id = s->drv->col_text(st, 1, &len);
+            r.type = s->drv->col_text(st, 2, &len);
+            r.spec_version = s->drv->col_text(st, 3, &len);
+            r.version =
+                s->drv->col_null(st, 4) ? NULL : s->drv->col_text(st, 4, &len);
+            r.json = s->drv->col_text(st, 5, &r.json_len);
+            r.date_added = s->drv->col_int64(st, 6);
+            r.media_type = strcmp(r.spec_version, "2.0") == 0
+                               ? "application/stix+json;version=2.0"
+                               : "application/stix+json;version=2.1";
+            err = fn(ctx, &r);
+            if (err != KASA_OK)
+                return err;
+        }
+        if (rc < 0)
+            return (kasa_err)-rc;
+    } while (rows == 1000);
+    return KASA_OK;
+}
+
+/* -- deleting -------------------------------------------------------------- */
 
 /* Make the active-set entry of indicator `id` follow its latest version
  * left in the store. */
@@ -1601,9 +1647,7 @@ out:
     return write_end(s, own, err, diag);
 }
 
-/* -- statuses
- * ----------------------------------------------------------------------------
- */
+/* -- statuses -------------------------------------------------------------- */
 
 kasa_err kasa_store_status_put(kasa_store *s, const char *id,
                                const char *api_root, const char *json,
@@ -1679,8 +1723,7 @@ kasa_err kasa_store_status_get(kasa_store *s, const char *id,
     return err;
 }
 
-/* -- the active set
- * ------------------------------------------------------------------------ */
+/* -- the active set -------------------------------------------------------- */
 
 static bool parse_point(const char *p, int64_t *seq, int64_t *t)
 {
@@ -1770,9 +1813,7 @@ kasa_err kasa_store_changes(kasa_store *s, const char *since, int64_t now_us,
     return KASA_OK;
 }
 
-/* -- figures
- * ---------------------------------------------------------------------------------
- */
+/* -- figures --------------------------------------------------------------- */
 
 kasa_err kasa_store_stats_get(kasa_store *s, int64_t now_us,
                               kasa_store_stats *out, kasa_diag *diag)
