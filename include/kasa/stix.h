@@ -77,8 +77,15 @@ const char *kasa_stix_spec_version(const json_t *obj);
 /*
  * Map a STIX 2.0 object to 2.1 in place, where the 2.1 specification
  * defines how (indicators, observed-data, and the other objects whose
- * shape did not change).  Returns KASA_OK (also for an object already
- * 2.1), or KASA_EINVALID naming why the object cannot be mapped.
+ * shape did not change): spec_version "2.1" added; the labels of
+ * indicator, malware, report, threat-actor and tool moved to their
+ * *_types property; an indicator's pattern_type "stix" and
+ * pattern_version ("2.1" when its pattern is also valid 2.1, else "2.0").
+ * Returns KASA_OK (also for an object already 2.1, left untouched),
+ * KASA_EINVALID naming why the object cannot be mapped (a custom or
+ * unknown type, a bundle, a pattern valid in neither version; the object
+ * is left as it was), or KASA_ENOMEM (the object may be half mapped:
+ * discard it).
  */
 kasa_err kasa_stix_upgrade(json_t *obj, kasa_stix_diag *d) KASA_WARN_UNUSED;
 
@@ -92,19 +99,14 @@ bool kasa_stix_is_sco_type(const char *type);
  * namespace 00abedb4-aa42-466c-9c01-fed23315a9b7 over the canonical JSON
  * (RFC 8785) of its ID-contributing properties.  When the object has none
  * of them, a random UUIDv4, as the specification says.  Writes
- * "type--uuid" to `out`.  Returns KASA_OK, KASA_EINVALID (not an SCO) or
- * KASA_ENOMEM.
+ * "type--uuid" to `out`.  Returns KASA_OK, KASA_EINVALID (not an SCO:
+ * custom observable types have no known contributing properties),
+ * KASA_ENOMEM, or KASA_EIO when no random bytes could be had for a UUIDv4.
+ * When `hashes` contributes, only one hash does: the first of MD5, SHA-1,
+ * SHA-256, SHA-512 present, else the algorithm name that sorts first.
  */
 kasa_err kasa_stix_sco_id(const json_t *obj, char out[KASA_STIX_ID_MAX],
                           kasa_stix_diag *d) KASA_WARN_UNUSED;
-
-/*
- * SHA-256 of the object's canonical JSON (keys sorted, no whitespace):
- * two objects with equal digests are the same object however they were
- * written.  Returns KASA_OK or KASA_ENOMEM.
- */
-kasa_err kasa_stix_digest(const json_t *obj,
-                          unsigned char out[32]) KASA_WARN_UNUSED;
 
 /* -- what the store keys versions by --------------------------------------- */
 
@@ -167,8 +169,16 @@ typedef struct kasa_misp_report {
  * (the event's tags apply to all its attributes; an attribute's own tag
  * wins), and a report of the event that refers to them.  Ids derive from
  * the MISP uuids and timestamps from MISP's, so converting the same event
- * twice gives identical objects.  Returns KASA_OK, KASA_EDATA (not a MISP
- * event: `d` says why) or KASA_ENOMEM.
+ * twice gives identical objects.
+ *
+ * The counts of `rep` (may be NULL) are added to, not reset, so that one
+ * report can total a feed.  Attributes whose value makes no valid pattern
+ * or whose type has none are skipped and counted; a malformed event or a
+ * malformed property that the conversion reads is an error (src/stix/misp.c
+ * lists which).  Returns KASA_OK, KASA_EDATA (not a usable MISP event: `d`
+ * names the property, e.g. "Event.Attribute[3].uuid", and the rule),
+ * KASA_EINVAL (`out` is not an array) or KASA_ENOMEM; on an error nothing
+ * is appended and nothing counted.
  */
 kasa_err kasa_misp_event_to_stix(const json_t *event, json_t *out,
                                  kasa_misp_report *rep,

@@ -117,10 +117,8 @@ typedef struct kasa_store_object {
     const char *spec_version;
     const char *version;     /* modified/created as written, or NULL */
     const char *version_key; /* kasa_stix_meta.version_key */
-    const char *json;        /* the object as received */
+    const char *json;        /* the object as received: one JSON object */
     size_t json_len;
-    unsigned char digest[32]; /* SHA-256 of the object's canonical JSON:
-                                 equal digests are the same object */
     bool revoked;
     int64_t valid_from_us;  /* indicators; INT64_MIN if absent */
     int64_t valid_until_us; /* indicators; INT64_MAX if absent */
@@ -141,8 +139,9 @@ typedef struct kasa_add_result {
  * Add `n` object versions to collection `collection` (an id).  Each gets
  * a date_added (microseconds) strictly greater than every other in the
  * collection, in the order given, even with other writers.  An exact
- * duplicate is a no-op; an object differing from the stored one with the
- * same (id, version) is a conflict and leaves the stored one untouched.
+ * duplicate (the same JSON object, however spaced or ordered) is a no-op;
+ * a different object with the same (id, version) is a conflict and leaves
+ * the stored one untouched.
  * results[i] tells what happened to objs[i].  Returns KASA_OK (whatever
  * the outcomes), KASA_EINVALID (no such collection), KASA_EIO, KASA_ENOMEM.
  */

@@ -1,13 +1,10 @@
 /*
  * meta.c - the facts about an object version that the store keys and
  * filters by (id, type, spec_version, version, revocation, an indicator's
- * validity window), the digest that tells an exact duplicate from a
- * conflicting object, and STIX timestamps as microseconds.  Whether an
+ * validity window), and STIX timestamps as microseconds.  Whether an
  * object is valid is validate.c's business, not this file's.
  */
 #include <string.h>
-
-#include <openssl/evp.h>
 
 #include "core/core.h"
 #include "kasa/stix.h"
@@ -118,32 +115,4 @@ kasa_err kasa_stix_meta_get(const json_t *obj, kasa_stix_meta *m,
             m->valid_until_us = us;
     }
     return KASA_OK;
-}
-
-static int digest_feed(const char *buf, size_t len, void *ctx)
-{
-    return EVP_DigestUpdate(ctx, buf, len) == 1 ? 0 : -1;
-}
-
-kasa_err kasa_stix_digest(const json_t *obj, unsigned char out[32])
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    unsigned int len = 0;
-    kasa_err err = KASA_ENOMEM;
-
-    if (ctx == NULL)
-        return KASA_ENOMEM;
-    if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-        goto out;
-    /* keys sorted, no whitespace: the same object however it was written */
-    if (json_dump_callback(obj, digest_feed, ctx,
-                           JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) !=
-        0)
-        goto out;
-    if (EVP_DigestFinal_ex(ctx, out, &len) != 1 || len != 32)
-        goto out;
-    err = KASA_OK;
-out:
-    EVP_MD_CTX_free(ctx);
-    return err;
 }

@@ -6,7 +6,9 @@
  * compares kasa_pattern_match's verdict (and binding) with the expectation;
  * `validator` checks that kasa_pattern_parse and kasa_pattern_validate accept
  * or reject a pattern and, where the case says so, what kasa_pattern_inspect
- * reports.  It prints one block per failing case and a last line "N passed,
+ * reports; `stix` checks that kasa_stix_validate accepts or rejects a STIX
+ * object and, for a rejection, names the rule and property the case expects.
+ * It prints one block per failing case and a last line "N passed,
  * M failed"; it exits 1 when a case failed or none ran.  It is not a unit
  * test of any one source file, and it never decides what the right answer
  * is: the case files do.
@@ -20,6 +22,7 @@
 
 #include "kasa/kasa.h"
 #include "kasa/pattern.h"
+#include "kasa/stix.h"
 
 #if defined(__GNUC__)
 #define RUNNER_PRINTF(f, a) __attribute__((format(printf, f, a)))
@@ -641,14 +644,164 @@ static void run_validator_case(tally *t, const kcase *c, json_t *cs)
     kasa_pattern_free(p);
 }
 
+/* -- stix -------------------------------------------------------------------
+ */
+
+/* A STIX case failed: its id, the object as given, what was expected and
+ * what kasa_stix_validate said. */
+RUNNER_PRINTF(5, 6)
+static void stix_fail(tally *t, const char *id, const json_t *obj,
+                      const char *expected, const char *fmt, ...)
+{
+    char got[2048];
+    char *text = render(obj);
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(got, sizeof got, fmt, ap);
+    va_end(ap);
+
+    t->failed++;
+    printf("FAIL %s\n", id);
+    printf("  object:   ");
+    if (text)
+        put_escaped(stdout, text, strlen(text));
+    printf("\n  expected: %s\n", expected);
+    printf("  got:      ");
+    put_escaped(stdout, got, strlen(got));
+    printf("\n\n");
+    free(text);
+}
+
+static void stix_pass(tally *t, const char *id, const char *note)
+{
+    t->passed++;
+    if (t->verbose)
+        printf("ok   %s%s%s\n", id, note ? "  " : "", note ? note : "");
+}
+
+/* "rule at property: message", for reports. */
+static void describe_stix(char *buf, size_t size, kasa_err err,
+                          const kasa_stix_diag *d)
+{
+    snprintf(buf, size, "%s, rule \"%.*s\" at \"%.*s\": %.*s", err_name(err),
+             (int)sizeof d->rule, d->rule, (int)sizeof d->property, d->property,
+             (int)sizeof d->message, d->message);
+}
+
+static void run_stix_case(tally *t, const char *id, json_t *cs)
+{
+    json_t *obj = json_object_get(cs, "object");
+    json_t *valid = json_object_get(cs, "valid");
+    json_t *flags = json_object_get(cs, "flags");
+    const char *rule = json_string_value(json_object_get(cs, "rule"));
+    const char *prop = json_string_value(json_object_get(cs, "property"));
+    const char *want_id;
+    unsigned f = 0;
+    kasa_stix_diag d;
+    kasa_err err;
+    char msg[1024], exp[512];
+    size_t i;
+
+    if (obj == NULL || !json_is_boolean(valid)) {
+        stix_fail(t, id, obj, "a well-formed case",
+                  "a case needs `object` and `valid` (true or false)");
+        return;
+    }
+    for (i = 0; i < json_array_size(flags); i++) {
+        const char *fl = json_string_value(json_array_get(flags, i));
+
+        if (fl != NULL && strcmp(fl, "strict") == 0) {
+            f |= KASA_STIX_STRICT;
+        } else {
+            stix_fail(t, id, obj, "a well-formed case",
+                      "unknown flag in `flags` (known: \"strict\")");
+            return;
+        }
+    }
+
+    /* garbage in the diag shows a field validation forgot to set */
+    memset(&d, 0x5A, sizeof d);
+    d.index = 7;
+    d.offset = 9;
+    err = kasa_stix_validate(obj, f, &d);
+    if (json_is_true(valid)) {
+        if (err == KASA_OK) {
+            stix_pass(t, id, NULL);
+        } else {
+            describe_stix(msg, sizeof msg, err, &d);
+            stix_fail(t, id, obj, "valid", "%s", msg);
+        }
+        return;
+    }
+
+    snprintf(exp, sizeof exp, "invalid, rule \"%s\" at \"%s\"",
+             rule ? rule : "(any)", prop ? prop : "(any)");
+    if (err == KASA_OK) {
+        stix_fail(t, id, obj, exp, "valid (KASA_OK)");
+        return;
+    }
+    describe_stix(msg, sizeof msg, err, &d);
+    if (err != KASA_EINVALID || d.code != err) {
+        stix_fail(t, id, obj, exp, "%s (diag.code %d)", msg, (int)d.code);
+        return;
+    }
+    if (memchr(d.rule, 0, sizeof d.rule) == NULL ||
+        memchr(d.property, 0, sizeof d.property) == NULL ||
+        memchr(d.message, 0, sizeof d.message) == NULL ||
+        memchr(d.id, 0, sizeof d.id) == NULL || d.message[0] == '\0' ||
+        d.rule[0] == '\0') {
+        stix_fail(t, id, obj, exp,
+                  "a diag field is unterminated, or the rule or message is "
+                  "empty");
+        return;
+    }
+    if (d.index != 7 || d.offset != 9) {
+        stix_fail(t, id, obj, exp, "validation changed diag.index or offset");
+        return;
+    }
+    want_id = json_string_value(json_object_get(obj, "id"));
+    if (strncmp(d.id, want_id ? want_id : "", sizeof d.id - 1) != 0) {
+        stix_fail(t, id, obj, exp, "diag.id is \"%.*s\", the object's id %s",
+                  (int)sizeof d.id, d.id, want_id ? want_id : "(none)");
+        return;
+    }
+    if ((rule && strcmp(rule, d.rule) != 0) ||
+        (prop && strcmp(prop, d.property) != 0)) {
+        stix_fail(t, id, obj, exp, "%s", msg);
+        return;
+    }
+    stix_pass(t, id, msg);
+}
+
+static void run_stix_cases(tally *t, json_t *cases, const char *filter)
+{
+    size_t i;
+
+    for (i = 0; i < json_array_size(cases); i++) {
+        json_t *cs = json_array_get(cases, i);
+        const char *id = json_string_value(json_object_get(cs, "id"));
+        char fallback_id[64];
+
+        if (id == NULL) {
+            snprintf(fallback_id, sizeof fallback_id, "(case #%zu without id)",
+                     i);
+            id = fallback_id;
+        }
+        if (filter && strstr(id, filter) == NULL)
+            continue;
+        run_stix_case(t, id, cs);
+    }
+}
+
 /* -- main -------------------------------------------------------------------
  */
 
 static void usage(void)
 {
-    fputs(
-        "usage: conformance matcher|validator FILE.json [CASE_ID_SUBSTRING]\n",
-        stderr);
+    fputs("usage: conformance matcher|validator|stix FILE.json "
+          "[CASE_ID_SUBSTRING]\n",
+          stderr);
 }
 
 int main(int argc, char **argv)
@@ -657,7 +810,7 @@ int main(int argc, char **argv)
     json_t *cases;
     json_error_t jerr;
     tally t = {0, 0, 0};
-    int matcher;
+    int matcher, stix = 0;
     size_t i;
 
     if (argc < 3 || argc > 4) {
@@ -674,6 +827,8 @@ int main(int argc, char **argv)
         matcher = 1;
     else if (strcmp(mode, "validator") == 0)
         matcher = 0;
+    else if (strcmp(mode, "stix") == 0)
+        matcher = 0, stix = 1;
     else {
         usage();
         return 2;
@@ -691,6 +846,13 @@ int main(int argc, char **argv)
                 file);
         json_decref(cases);
         return 2;
+    }
+
+    if (stix) {
+        run_stix_cases(&t, cases, filter);
+        json_decref(cases);
+        printf("%lu passed, %lu failed\n", t.passed, t.failed);
+        return (t.failed > 0 || t.passed + t.failed == 0) ? 1 : 0;
     }
 
     for (i = 0; i < json_array_size(cases); i++) {
