@@ -8,6 +8,7 @@
  * decided by libkasa; this file only drives it and reports.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,22 @@ typedef struct reason {
     uint64_t n;
 } reason;
 
+/* Objects on their way into the store, in input order. */
+typedef struct batch {
+    kasa_store_object objs[BATCH_OBJECTS];
+    kasa_add_result res[BATCH_OBJECTS];
+    char *texts[BATCH_OBJECTS];
+    uint64_t index[BATCH_OBJECTS];
+    size_t n, bytes;
+    uint64_t read_mark; /* objects read when the batch was sealed */
+} batch;
+
+/*
+ * The reader, the validation and the store take about the same time per
+ * object, so the store gets a thread of its own: while it writes one
+ * batch the main thread reads and checks the next.  `lock` guards what
+ * both touch: the hand-over, the tallies, and the lines on stderr.
+ */
 typedef struct importer {
     kasa_store *store;
     kasa_collection *coll;
@@ -86,12 +103,13 @@ typedef struct importer {
     bool atomic;
     unsigned flags;
     progress_mode progress;
-    /* the batch being filled */
-    kasa_store_object objs[BATCH_OBJECTS];
-    kasa_add_result res[BATCH_OBJECTS];
-    char *texts[BATCH_OBJECTS];
-    uint64_t index[BATCH_OBJECTS];
-    size_t n, bytes;
+    batch batches[2];
+    batch *fill;    /* the main thread fills this one */
+    batch *pending; /* handed to the writer, not yet written */
+    bool writing, done, store_failed;
+    pthread_t writer;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
     /* what happened */
     uint64_t read, added, duplicates, conflicts, rejected;
     uint64_t committed_through; /* objects before this index are settled */
@@ -128,24 +146,30 @@ static void clear_bar(importer *im)
 
 static void reject(importer *im, const kasa_stix_diag *d)
 {
+    char line[1024];
+    int n;
+
     im->rejected++;
     count_reason(im, d->rule[0] ? d->rule : "invalid");
     if (im->rejected > MAX_REPORTED)
         return;
+    /* one write per line: the writer thread prints too */
+    n = snprintf(line, sizeof(line),
+                 "kasa: import: %s: object %zu%s%s%s at "
+                 "byte %" PRIu64 ": %s%s%s%s%s%s\n",
+                 im->source, d->index, d->id[0] ? " (" : "", d->id,
+                 d->id[0] ? ")" : "", d->offset, d->property,
+                 d->property[0] ? ": " : "",
+                 d->message[0] ? d->message : kasa_strerror(d->code),
+                 d->rule[0] ? " [" : "", d->rule, d->rule[0] ? "]" : "");
+    if (n >= (int)sizeof(line))
+        memcpy(line + sizeof(line) - 5, "...\n", 5);
+    pthread_mutex_lock(&im->lock);
     clear_bar(im);
-    fprintf(stderr, "kasa: import: %s: object %zu", im->source, d->index);
-    if (d->id[0] != '\0')
-        fprintf(stderr, " (%s)", d->id);
-    fprintf(stderr, " at byte %" PRIu64 ": ", d->offset);
-    if (d->property[0] != '\0')
-        fprintf(stderr, "%s: ", d->property);
-    fprintf(stderr, "%s", d->message[0] ? d->message : kasa_strerror(d->code));
-    if (d->rule[0] != '\0')
-        fprintf(stderr, " [%s]", d->rule);
-    fputc('\n', stderr);
+    fputs(line, stderr);
     if (im->rejected == MAX_REPORTED)
-        fprintf(stderr, "kasa: import: more rejections are counted, not "
-                        "shown\n");
+        fputs("kasa: import: more rejections are counted, not shown\n", stderr);
+    pthread_mutex_unlock(&im->lock);
 }
 
 static void draw(importer *im, bool force)
@@ -189,22 +213,26 @@ static void draw(importer *im, bool force)
     im->drew = true;
 }
 
-static int flush(importer *im)
+/* Write one batch (the writer thread, or the main one at the end). */
+static int write_batch(importer *im, batch *bt)
 {
     kasa_diag d;
     size_t i;
+    int rc = 0;
 
-    if (im->n == 0)
-        return 0;
-    if (kasa_store_add(im->store, im->coll->id, im->objs, im->n, im->res, &d) !=
-        KASA_OK) {
+    if (bt->n > 0 && kasa_store_add(im->store, im->coll->id, bt->objs, bt->n,
+                                    bt->res, &d) != KASA_OK) {
+        pthread_mutex_lock(&im->lock);
         clear_bar(im);
         fprintf(stderr, "kasa: error: import: storing objects: %s\n",
                 kasa_cli_diag_message(&d));
-        return -1;
+        im->store_failed = true;
+        pthread_mutex_unlock(&im->lock);
+        rc = -1;
     }
-    for (i = 0; i < im->n; i++) {
-        switch (im->res[i].outcome) {
+    pthread_mutex_lock(&im->lock);
+    for (i = 0; rc == 0 && i < bt->n; i++) {
+        switch (bt->res[i].outcome) {
         case KASA_ADD_ADDED: im->added++; break;
         case KASA_ADD_DUPLICATE: im->duplicates++; break;
         case KASA_ADD_CONFLICT:
@@ -215,23 +243,81 @@ static int flush(importer *im)
                         "kasa: import: %s: object %" PRIu64
                         " (%s, version %s): conflict: a different object "
                         "with this id and version is stored; it is kept\n",
-                        im->source, im->index[i], im->objs[i].id,
-                        im->objs[i].version ? im->objs[i].version : "(none)");
+                        im->source, bt->index[i], bt->objs[i].id,
+                        bt->objs[i].version ? bt->objs[i].version : "(none)");
             }
             break;
         }
     }
-    for (i = 0; i < im->n; i++) {
-        free(im->texts[i]);
-        im->texts[i] = NULL;
+    if (rc == 0 && !im->atomic) {
+        im->committed_through = bt->read_mark;
+        if (im->progress == PROGRESS_JSON)
+            draw(im, false);
     }
-    im->n = 0;
-    im->bytes = 0;
-    if (!im->atomic) {
-        im->committed_through = im->read;
-        draw(im, false);
+    pthread_mutex_unlock(&im->lock);
+    for (i = 0; i < bt->n; i++) {
+        free(bt->texts[i]);
+        bt->texts[i] = NULL;
     }
-    return 0;
+    bt->n = 0;
+    bt->bytes = 0;
+    return rc;
+}
+
+static void *writer_main(void *arg)
+{
+    importer *im = arg;
+
+    pthread_mutex_lock(&im->lock);
+    for (;;) {
+        batch *bt;
+
+        while (im->pending == NULL && !im->done)
+            pthread_cond_wait(&im->cond, &im->lock);
+        if (im->pending == NULL)
+            break;
+        bt = im->pending;
+        im->writing = true;
+        pthread_mutex_unlock(&im->lock);
+        write_batch(im, bt);
+        pthread_mutex_lock(&im->lock);
+        im->pending = NULL;
+        im->writing = false;
+        pthread_cond_broadcast(&im->cond);
+    }
+    pthread_mutex_unlock(&im->lock);
+    return NULL;
+}
+
+/* Hand the filled batch to the writer and take the other one.  -1 when
+ * the store failed. */
+static int flush(importer *im)
+{
+    bool failed;
+
+    if (im->fill->n == 0)
+        return im->store_failed ? -1 : 0;
+    im->fill->read_mark = im->read;
+    pthread_mutex_lock(&im->lock);
+    while (im->pending != NULL || im->writing)
+        pthread_cond_wait(&im->cond, &im->lock);
+    im->pending = im->fill;
+    im->fill = im->fill == &im->batches[0] ? &im->batches[1] : &im->batches[0];
+    failed = im->store_failed;
+    pthread_cond_broadcast(&im->cond);
+    pthread_mutex_unlock(&im->lock);
+    return failed ? -1 : 0;
+}
+
+/* Wait for the writer to finish everything handed to it, and stop it. */
+static int finish_writer(importer *im)
+{
+    pthread_mutex_lock(&im->lock);
+    im->done = true;
+    pthread_cond_broadcast(&im->cond);
+    pthread_mutex_unlock(&im->lock);
+    pthread_join(im->writer, NULL);
+    return im->store_failed ? -1 : 0;
 }
 
 /* Copy `src` to *p, advance *p past its NUL, return the copy. */
@@ -277,11 +363,13 @@ static char *pack(kasa_store_object *o, const kasa_stix_meta *m,
 static int take(importer *im, json_t *obj, const char *raw, size_t raw_len,
                 uint64_t offset)
 {
-    kasa_store_object *o = &im->objs[im->n];
+    batch *bt = im->fill;
+    kasa_store_object *o = &bt->objs[bt->n];
     const char *sv = kasa_stix_spec_version(obj);
     char *upgraded = NULL;
     kasa_stix_meta m;
     kasa_stix_diag d;
+    int rc;
 
     memset(&d, 0, sizeof(d));
     if (sv != NULL && strcmp(sv, "2.0") == 0) {
@@ -298,17 +386,19 @@ static int take(importer *im, json_t *obj, const char *raw, size_t raw_len,
         kasa_stix_meta_get(obj, &m, &d) != KASA_OK)
         goto rejected;
     memset(o, 0, sizeof(*o));
-    if (kasa_stix_digest(obj, o->digest) != KASA_OK)
-        goto oom;
-    im->texts[im->n] = pack(o, &m, raw, raw_len);
+    bt->texts[bt->n] = pack(o, &m, raw, raw_len);
     free(upgraded);
-    if (im->texts[im->n] == NULL)
+    if (bt->texts[bt->n] == NULL)
         goto oom;
-    im->index[im->n] = im->read;
-    im->n++;
-    im->bytes += raw_len;
-    if (im->n == BATCH_OBJECTS || im->bytes >= BATCH_BYTES)
-        return flush(im);
+    bt->index[bt->n] = im->read;
+    bt->n++;
+    bt->bytes += raw_len;
+    if (bt->n == BATCH_OBJECTS || bt->bytes >= BATCH_BYTES) {
+        im->read++; /* this object is in the batch it seals */
+        rc = flush(im);
+        im->read--;
+        return rc;
+    }
     return 0;
 rejected:
     free(upgraded);
@@ -403,11 +493,17 @@ int kasa_cli_import(int argc, char **argv)
     kasa_stix_diag sd;
     kasa_diag d;
     bool failed = false, broken = false, rolled_back = false;
+    bool writer_started = false;
 
     if (args == NULL || im == NULL) {
         fputs("kasa: error: out of memory\n", stderr);
+        free(im);
+        im = NULL;
         goto out;
     }
+    pthread_mutex_init(&im->lock, NULL);
+    pthread_cond_init(&im->cond, NULL);
+    im->fill = &im->batches[0];
     if (kasa_cli_getopt("import", "kasa import --help", argc, argv, opts, args,
                         &nargs, &rc) != 0)
         goto out;
@@ -459,6 +555,11 @@ int kasa_cli_import(int argc, char **argv)
         fprintf(stderr, "kasa: error: import: %s\n", kasa_cli_diag_message(&d));
         goto out;
     }
+    if (pthread_create(&im->writer, NULL, writer_main, im) != 0) {
+        fputs("kasa: error: import: cannot start a thread\n", stderr);
+        goto out;
+    }
+    writer_started = true;
     im->start = now_seconds();
     for (;;) {
         const char *raw = NULL;
@@ -476,9 +577,11 @@ int kasa_cli_import(int argc, char **argv)
         }
         if (err != KASA_OK) {
             if (!kasa_stix_reader_can_continue(im->reader)) {
+                pthread_mutex_lock(&im->lock);
                 clear_bar(im);
                 fprintf(stderr, "kasa: error: import: %s: %s\n", im->source,
                         sd.message);
+                pthread_mutex_unlock(&im->lock);
                 /* what was read before the damage is kept (unless
                  * --atomic): the exit status still says it failed */
                 broken = true;
@@ -497,10 +600,17 @@ int kasa_cli_import(int argc, char **argv)
         }
         json_decref(obj);
         im->read++;
-        draw(im, false);
+        if (im->progress == PROGRESS_BAR) {
+            pthread_mutex_lock(&im->lock);
+            draw(im, false);
+            pthread_mutex_unlock(&im->lock);
+        }
     }
     if (!failed && flush(im) != 0)
         failed = true;
+    if (finish_writer(im) != 0)
+        failed = true;
+    writer_started = false;
     if (atomic) {
         if (failed || broken || im->rejected > 0 || im->conflicts > 0) {
             kasa_store_rollback(im->store);
@@ -528,10 +638,15 @@ int kasa_cli_import(int argc, char **argv)
         rc = KASA_CLI_EXIT_OK;
 out:
     if (im != NULL) {
-        size_t i;
+        size_t i, k;
 
-        for (i = 0; i < im->n; i++)
-            free(im->texts[i]);
+        if (writer_started)
+            finish_writer(im);
+        for (k = 0; k < 2; k++)
+            for (i = 0; i < im->batches[k].n; i++)
+                free(im->batches[k].texts[i]);
+        pthread_mutex_destroy(&im->lock);
+        pthread_cond_destroy(&im->cond);
         kasa_stix_reader_free(im->reader);
         kasa_collection_free(im->coll);
         kasa_store_close(im->store);

@@ -82,7 +82,6 @@ static const char schema_v1[] =
     " version TEXT,"
     " type TEXT COLLATE \"C\" NOT NULL,"
     " spec_version TEXT COLLATE \"C\" NOT NULL,"
-    " digest BYTEA NOT NULL,"
     " json TEXT NOT NULL,"
     " revoked BIGINT NOT NULL DEFAULT 0,"
     " valid_from BIGINT,"
@@ -97,10 +96,8 @@ static const char schema_v1[] =
     " type TEXT COLLATE \"C\" NOT NULL,"
     " spec_version TEXT COLLATE \"C\" NOT NULL,"
     " PRIMARY KEY (collection, date_added));"
-    "CREATE UNIQUE INDEX collection_objects_object"
-    " ON collection_objects (object, collection);"
-    "CREATE INDEX collection_objects_id"
-    " ON collection_objects (collection, stix_id, version_key);"
+    "CREATE UNIQUE INDEX collection_objects_version"
+    " ON collection_objects (stix_id, version_key, collection);"
     "CREATE TABLE statuses ("
     " api_root TEXT NOT NULL,"
     " id TEXT NOT NULL,"
@@ -115,10 +112,14 @@ static const char schema_v1[] =
     " revoked BIGINT NOT NULL,"
     " valid_from BIGINT,"
     " valid_until BIGINT,"
+    " from_wake BIGINT,"
+    " until_wake BIGINT,"
     " seq BIGINT NOT NULL);"
     "CREATE INDEX indicators_seq ON indicators (seq);"
-    "CREATE INDEX indicators_valid_from ON indicators (valid_from);"
-    "CREATE INDEX indicators_valid_until ON indicators (valid_until);"
+    "CREATE INDEX indicators_from_wake ON indicators (from_wake)"
+    " WHERE from_wake IS NOT NULL;"
+    "CREATE INDEX indicators_until_wake ON indicators (until_wake)"
+    " WHERE until_wake IS NOT NULL;"
     "CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);"
     "INSERT INTO counters VALUES ('indicator_seq', 0);"
     "INSERT INTO api_roots (path, title, description, max_content_length)"
@@ -355,6 +356,392 @@ static void drv_close(kasa_store *s)
     s->conn = NULL;
 }
 
+/* -- adding a batch ------------------------------------------------------- */
+
+/* A growing buffer for the COPY text. */
+typedef struct cbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} cbuf;
+
+static void cb_reserve(cbuf *b, size_t more)
+{
+    if (b->oom || b->len + more <= b->cap)
+        return;
+    {
+        size_t ncap = (b->cap ? b->cap * 2 : 1 << 20) + more;
+        char *np = realloc(b->p, ncap);
+
+        if (np == NULL) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = ncap;
+    }
+}
+
+static void cb_raw(cbuf *b, const char *s, size_t n)
+{
+    cb_reserve(b, n);
+    if (b->oom)
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+/* A text field of COPY's text format: backslash, tab, newline and carriage
+ * return escaped. */
+static void cb_field(cbuf *b, const char *s, size_t n, char end)
+{
+    size_t i;
+
+    cb_reserve(b, 2 * n + 1);
+    if (b->oom)
+        return;
+    for (i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (c == '\\' || c == '\t' || c == '\n' || c == '\r') {
+            b->p[b->len++] = '\\';
+            c = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : c;
+        }
+        b->p[b->len++] = c;
+    }
+    b->p[b->len++] = end;
+}
+
+static void cb_str(cbuf *b, const char *s, char end)
+{
+    if (s == NULL) {
+        cb_raw(b, "\\N", 2);
+        cb_raw(b, &end, 1);
+    } else {
+        cb_field(b, s, strlen(s), end);
+    }
+}
+
+static void cb_int(cbuf *b, int64_t v, bool null, char end)
+{
+    char num[32];
+    int n = null ? snprintf(num, sizeof(num), "\\N%c", end)
+                 : snprintf(num, sizeof(num), "%lld%c", (long long)v, end);
+
+    cb_raw(b, num, (size_t)n);
+}
+
+/* "{1,2,3}": an array literal of the given indexes, for ?::text::int[]. */
+static char *int_array(const size_t *v, size_t n, const int64_t *also)
+{
+    char *out = malloc(n * 22 + 3), *p = out;
+    size_t i;
+
+    if (out == NULL)
+        return NULL;
+    *p++ = '{';
+    for (i = 0; i < n; i++)
+        p += sprintf(p, i ? ",%lld" : "%lld",
+                     (long long)(also ? also[i] : (int64_t)v[i]));
+    *p++ = '}';
+    *p = '\0';
+    return out;
+}
+
+static kasa_err copy_in(kasa_store *s, const cbuf *b, kasa_diag *diag)
+{
+    PGconn *c = conn_of(s);
+    PGresult *res = PQexec(c, "COPY kasa_incoming FROM STDIN");
+    kasa_err err = KASA_OK;
+
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        err = pg_fail(c, res, diag, "starting COPY");
+        PQclear(res);
+        return err;
+    }
+    PQclear(res);
+    if (PQputCopyData(c, b->p, (int)b->len) != 1 || PQputCopyEnd(c, NULL) != 1)
+        return pg_fail(c, NULL, diag, "sending COPY data");
+    while ((res = PQgetResult(c)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && err == KASA_OK)
+            err = pg_fail(c, res, diag, "COPY");
+        PQclear(res);
+    }
+    return err;
+}
+
+/* Which earlier object of the batch has the same id and version. */
+static size_t *same_as_earlier(const kasa_store_object *o, size_t n)
+{
+    size_t cap = 16, i, *slot, *first;
+
+    while (cap < 2 * n)
+        cap *= 2;
+    slot = malloc(cap * sizeof(*slot));
+    first = malloc(n * sizeof(*first));
+    if (slot == NULL || first == NULL) {
+        free(slot);
+        free(first);
+        return NULL;
+    }
+    for (i = 0; i < cap; i++)
+        slot[i] = SIZE_MAX;
+    for (i = 0; i < n; i++) {
+        uint64_t h = 1469598103934665603ull;
+        const char *p;
+        size_t k;
+
+        for (p = o[i].id; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        for (p = o[i].version_key; *p; p++)
+            h = (h ^ (unsigned char)*p) * 1099511628211ull;
+        for (k = (size_t)h & (cap - 1);; k = (k + 1) & (cap - 1)) {
+            if (slot[k] == SIZE_MAX) {
+                slot[k] = i;
+                first[i] = i;
+                break;
+            }
+            if (strcmp(o[slot[k]].id, o[i].id) == 0 &&
+                strcmp(o[slot[k]].version_key, o[i].version_key) == 0) {
+                first[i] = slot[k];
+                break;
+            }
+        }
+    }
+    free(slot);
+    return first;
+}
+
+/*
+ * A batch in a few round trips: the distinct versions go to a temporary
+ * table with one COPY; one query finds which are stored already (and
+ * whether identical, and in this collection); then one statement each
+ * inserts the new versions, the collection entries and the active-set
+ * updates.  The caller holds the add lock, so nothing changes meanwhile.
+ */
+static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
+                       size_t n, kasa_add_result *res, kasa_diag *diag)
+{
+    size_t *first = NULL, *newv = NULL, *memb = NULL, nnew = 0, nmemb = 0, i;
+    int64_t *state = NULL, *dates = NULL, last = 0, seq;
+    char *a1 = NULL, *a2 = NULL, *a3 = NULL;
+    bool any_indicator = false;
+    cbuf b = {0};
+    kasa__stmt *st;
+    kasa_err err;
+    int rc;
+
+    /* -2: not stored yet; -1: stored elsewhere, not in this collection;
+     * -3: stored and different; >= 0: date_added in this collection */
+    first = same_as_earlier(o, n);
+    state = malloc((n ? n : 1) * sizeof(*state));
+    newv = malloc((n ? n : 1) * sizeof(*newv));
+    memb = malloc((n ? n : 1) * sizeof(*memb));
+    dates = malloc((n ? n : 1) * sizeof(*dates));
+    if (first == NULL || state == NULL || newv == NULL || memb == NULL ||
+        dates == NULL) {
+        err = KASA_ENOMEM;
+        goto out;
+    }
+    err = drv_exec(s, "TRUNCATE kasa_incoming", diag);
+    if (err != KASA_OK)
+        goto out;
+    for (i = 0; i < n; i++) {
+        state[i] = -2;
+        if (first[i] != i)
+            continue;
+        cb_int(&b, (int64_t)i, false, '\t');
+        cb_str(&b, o[i].id, '\t');
+        cb_str(&b, o[i].version_key, '\t');
+        cb_str(&b, o[i].version, '\t');
+        cb_str(&b, o[i].type, '\t');
+        cb_str(&b, o[i].spec_version, '\t');
+        cb_field(&b, o[i].json, o[i].json_len, '\t');
+        cb_int(&b, o[i].revoked, false, '\t');
+        cb_int(&b, o[i].valid_from_us, o[i].valid_from_us == INT64_MIN, '\t');
+        cb_int(&b, o[i].valid_until_us, o[i].valid_until_us == INT64_MAX, '\n');
+    }
+    if (b.oom) {
+        err = KASA_ENOMEM;
+        goto out;
+    }
+    if (b.len > 0)
+        err = copy_in(s, &b, diag);
+    if (err != KASA_OK)
+        goto out;
+    err = kasa__store_stmt(
+        s,
+        "SELECT i.seq, o.json = i.json, (SELECT c.date_added FROM "
+        "collection_objects c WHERE c.stix_id = i.stix_id AND "
+        "c.version_key = i.version_key AND c.collection = ?1), "
+        "CASE WHEN o.json = i.json THEN NULL ELSE o.json END "
+        "FROM kasa_incoming i JOIN objects o ON o.stix_id = i.stix_id "
+        "AND o.version_key = i.version_key",
+        &st, diag);
+    if (err == KASA_OK)
+        err = drv_bind_int64(st, 1, coll);
+    if (err != KASA_OK)
+        goto out;
+    while ((rc = drv_step(st, diag)) == KASA__ROW) {
+        size_t k = (size_t)drv_col_int64(st, 0);
+
+        if (k >= n)
+            continue;
+        if (strcmp(PQgetvalue(st->res, st->row, 1), "t") != 0 &&
+            !kasa__store_same_object(PQgetvalue(st->res, st->row, 3),
+                                     (size_t)PQgetlength(st->res, st->row, 3),
+                                     o[k].json, o[k].json_len))
+            state[k] = -3;
+        else if (drv_col_null(st, 2))
+            state[k] = -1;
+        else
+            state[k] = drv_col_int64(st, 2);
+    }
+    if (rc < 0) {
+        err = (kasa_err)-rc;
+        goto out;
+    }
+    err = kasa__store_stmt(
+        s, "SELECT last_added FROM collections WHERE id = ?1", &st, diag);
+    if (err == KASA_OK)
+        err = drv_bind_int64(st, 1, coll);
+    if (err == KASA_OK && (rc = drv_step(st, diag)) != KASA__ROW)
+        err = rc < 0 ? (kasa_err)-rc : KASA_EIO;
+    if (err != KASA_OK)
+        goto out;
+    last = drv_col_int64(st, 0);
+    for (i = 0; i < n; i++) {
+        size_t f = first[i];
+
+        if (f != i) {
+            /* a repeat within the batch: judged against the first */
+            if (!kasa__store_same_object(o[f].json, o[f].json_len, o[i].json,
+                                         o[i].json_len)) {
+                res[i].outcome = KASA_ADD_CONFLICT;
+                res[i].date_added = 0;
+            } else {
+                res[i] = res[f];
+                if (res[i].outcome == KASA_ADD_ADDED)
+                    res[i].outcome = KASA_ADD_DUPLICATE;
+            }
+            continue;
+        }
+        if (state[i] == -3) {
+            res[i].outcome = KASA_ADD_CONFLICT;
+            res[i].date_added = 0;
+        } else if (state[i] >= 0) {
+            res[i].outcome = KASA_ADD_DUPLICATE;
+            res[i].date_added = state[i];
+        } else {
+            int64_t now = kasa_now_us();
+
+            last = now > last ? now : last + 1;
+            res[i].outcome = KASA_ADD_ADDED;
+            res[i].date_added = last;
+            if (state[i] == -2) {
+                newv[nnew++] = i;
+                any_indicator |= strcmp(o[i].type, "indicator") == 0;
+            }
+            dates[nmemb] = last;
+            memb[nmemb++] = i;
+        }
+    }
+    if (nmemb == 0)
+        goto out;
+    a1 = int_array(newv, nnew, NULL);
+    a2 = int_array(memb, nmemb, NULL);
+    a3 = int_array(memb, nmemb, dates);
+    if (a1 == NULL || a2 == NULL || a3 == NULL) {
+        err = KASA_ENOMEM;
+        goto out;
+    }
+    if (nnew > 0) {
+        err = kasa__store_stmt(
+            s,
+            "INSERT INTO objects (stix_id, version_key, version, type, "
+            "spec_version, json, revoked, valid_from, valid_until) "
+            "SELECT stix_id, version_key, version, type, spec_version, "
+            "json, revoked, valid_from, valid_until FROM "
+            "kasa_incoming WHERE seq = ANY (?1::text::int[]) ORDER BY seq",
+            &st, diag);
+        if (err == KASA_OK)
+            err = drv_bind_text(st, 1, a1, strlen(a1));
+        if (err == KASA_OK && (rc = drv_step(st, diag)) < 0)
+            err = (kasa_err)-rc;
+        if (err != KASA_OK)
+            goto out;
+    }
+    err = kasa__store_stmt(
+        s,
+        "INSERT INTO collection_objects (collection, date_added, object, "
+        "stix_id, version_key, type, spec_version) "
+        "SELECT ?1, u.d, o.id, i.stix_id, i.version_key, i.type, "
+        "i.spec_version FROM unnest(?2::text::int[], ?3::text::bigint[]) "
+        "AS u (seq, d) JOIN kasa_incoming i ON i.seq = u.seq "
+        "JOIN objects o ON o.stix_id = i.stix_id "
+        "AND o.version_key = i.version_key",
+        &st, diag);
+    if (err == KASA_OK)
+        err = drv_bind_int64(st, 1, coll);
+    if (err == KASA_OK)
+        err = drv_bind_text(st, 2, a2, strlen(a2));
+    if (err == KASA_OK)
+        err = drv_bind_text(st, 3, a3, strlen(a3));
+    if (err == KASA_OK && (rc = drv_step(st, diag)) < 0)
+        err = (kasa_err)-rc;
+    if (err != KASA_OK)
+        goto out;
+    if (any_indicator) {
+        err = kasa__store_seq(s, &seq, diag);
+        if (err == KASA_OK)
+            err = kasa__store_stmt(
+                s,
+                "INSERT INTO indicators (stix_id, object, version_key, "
+                "revoked, valid_from, valid_until, from_wake, until_wake, "
+                "seq) SELECT DISTINCT ON (i.stix_id) i.stix_id, o.id, "
+                "i.version_key, i.revoked, i.valid_from, i.valid_until, "
+                "CASE WHEN i.valid_from > ?3 THEN i.valid_from END, "
+                "CASE WHEN i.valid_until > ?3 THEN i.valid_until END, ?2 "
+                "FROM kasa_incoming i JOIN objects o ON o.stix_id = "
+                "i.stix_id AND o.version_key = i.version_key "
+                "WHERE i.type = 'indicator' AND i.seq = ANY "
+                "(?1::text::int[]) ORDER BY i.stix_id, i.version_key DESC "
+                "ON CONFLICT (stix_id) DO UPDATE SET "
+                "object = excluded.object, "
+                "version_key = excluded.version_key, "
+                "revoked = excluded.revoked, "
+                "valid_from = excluded.valid_from, "
+                "valid_until = excluded.valid_until, "
+                "from_wake = excluded.from_wake, "
+                "until_wake = excluded.until_wake, seq = excluded.seq "
+                "WHERE excluded.version_key > indicators.version_key "
+                "OR indicators.object IS NULL",
+                &st, diag);
+        if (err == KASA_OK)
+            err = drv_bind_text(st, 1, a1, strlen(a1));
+        if (err == KASA_OK)
+            err = drv_bind_int64(st, 2, seq);
+        if (err == KASA_OK)
+            err = drv_bind_int64(st, 3, kasa_now_us());
+        if (err == KASA_OK && (rc = drv_step(st, diag)) < 0)
+            err = (kasa_err)-rc;
+        if (err != KASA_OK)
+            goto out;
+    }
+    err = kasa__store_set_last_added(s, coll, last, diag);
+out:
+    free(b.p);
+    free(first);
+    free(state);
+    free(newv);
+    free(memb);
+    free(dates);
+    free(a1);
+    free(a2);
+    free(a3);
+    return err;
+}
+
 static const kasa__driver postgres_driver = {
     .name = "postgresql",
     .param = '$',
@@ -375,7 +762,7 @@ static const kasa__driver postgres_driver = {
     .changes = drv_changes,
     .finalize = drv_finalize,
     .lock_adds = drv_lock_adds,
-    .add = NULL,
+    .add = pg_add,
     .check = NULL,
     .db_bytes = drv_db_bytes,
     .close = drv_close,
@@ -405,7 +792,13 @@ kasa_err kasa__postgres_open(kasa_store *s, const char *conninfo,
     s->conn = conn;
     err = drv_exec(s,
                    "SET client_min_messages = warning;"
-                   "SET synchronous_commit = on;",
+                   "SET synchronous_commit = on;"
+                   "CREATE TEMP TABLE kasa_incoming (seq INTEGER, "
+                   "stix_id TEXT COLLATE \"C\", version_key TEXT COLLATE "
+                   "\"C\", version TEXT, type TEXT COLLATE \"C\", "
+                   "spec_version TEXT COLLATE \"C\", json TEXT, revoked "
+                   "BIGINT, valid_from BIGINT, "
+                   "valid_until BIGINT) ON COMMIT DELETE ROWS;",
                    diag);
     if (err != KASA_OK) {
         drv_close(s);

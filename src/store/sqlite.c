@@ -58,7 +58,6 @@ static const char schema_v1[] =
     " version TEXT,"
     " type TEXT NOT NULL,"
     " spec_version TEXT NOT NULL,"
-    " digest BLOB NOT NULL,"
     " json TEXT NOT NULL,"
     " revoked INTEGER NOT NULL DEFAULT 0,"
     " valid_from INTEGER,"
@@ -73,10 +72,8 @@ static const char schema_v1[] =
     " type TEXT NOT NULL,"
     " spec_version TEXT NOT NULL,"
     " PRIMARY KEY (collection, date_added)) WITHOUT ROWID;"
-    "CREATE UNIQUE INDEX collection_objects_object"
-    " ON collection_objects (object, collection);"
-    "CREATE INDEX collection_objects_id"
-    " ON collection_objects (collection, stix_id, version_key);"
+    "CREATE UNIQUE INDEX collection_objects_version"
+    " ON collection_objects (stix_id, version_key, collection);"
     "CREATE TABLE statuses ("
     " api_root TEXT NOT NULL,"
     " id TEXT NOT NULL,"
@@ -91,10 +88,14 @@ static const char schema_v1[] =
     " revoked INTEGER NOT NULL,"
     " valid_from INTEGER,"
     " valid_until INTEGER,"
-    " seq INTEGER NOT NULL);"
+    " from_wake INTEGER,"
+    " until_wake INTEGER,"
+    " seq INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX indicators_seq ON indicators (seq);"
-    "CREATE INDEX indicators_valid_from ON indicators (valid_from);"
-    "CREATE INDEX indicators_valid_until ON indicators (valid_until);"
+    "CREATE INDEX indicators_from_wake ON indicators (from_wake)"
+    " WHERE from_wake IS NOT NULL;"
+    "CREATE INDEX indicators_until_wake ON indicators (until_wake)"
+    " WHERE until_wake IS NOT NULL;"
     "CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);"
     "INSERT INTO counters VALUES ('indicator_seq', 0);"
     "INSERT INTO api_roots (path, title, description, max_content_length)"
@@ -348,11 +349,12 @@ kasa_err kasa__sqlite_open(kasa_store *s, const char *path, kasa_diag *diag)
     sqlite3_busy_timeout(db, 30000);
     sqlite3_extended_result_codes(db, 0);
     /* WAL: readers never block the writer; FULL: a commit that returned
-     * survives a power cut, not only a crash */
+     * survives a power cut, not only a crash.  Foreign keys are declared
+     * but not enforced on each write (it doubled the cost of an add):
+     * store.c keeps them, and kasa_store_check verifies them. */
     err = drv_exec(s,
                    "PRAGMA journal_mode = WAL;"
                    "PRAGMA synchronous = FULL;"
-                   "PRAGMA foreign_keys = ON;"
                    "PRAGMA cache_size = -65536;"
                    "PRAGMA temp_store = MEMORY;",
                    diag);

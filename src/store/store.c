@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "store/store_int.h"
 
 #define MAX_FILTER_VALUES 1024 /* per match[] list of a query */
@@ -351,7 +353,8 @@ kasa_err kasa_store_check(kasa_store *s, kasa_diag *diag)
         const char *what;
     } rules[] = {
         {"SELECT count(*) FROM objects o WHERE NOT EXISTS "
-         "(SELECT 1 FROM collection_objects c WHERE c.object = o.id)",
+         "(SELECT 1 FROM collection_objects c WHERE c.stix_id = o.stix_id "
+         "AND c.version_key = o.version_key)",
          "object versions that no collection holds"},
         {"SELECT count(*) FROM collection_objects c WHERE NOT EXISTS "
          "(SELECT 1 FROM objects o WHERE o.id = c.object AND "
@@ -868,6 +871,22 @@ static int64_t next_date_added(int64_t *last)
     return *last;
 }
 
+bool kasa__store_same_object(const char *a, size_t alen, const char *b,
+                             size_t blen)
+{
+    json_t *x, *y;
+    bool same;
+
+    if (alen == blen && memcmp(a, b, alen) == 0)
+        return true;
+    x = json_loadb(a, alen, 0, NULL);
+    y = json_loadb(b, blen, 0, NULL);
+    same = x != NULL && y != NULL && json_equal(x, y);
+    json_decref(x);
+    json_decref(y);
+    return same;
+}
+
 static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
                         const kasa_store_object *o, kasa_add_result *res,
                         kasa_diag *diag)
@@ -877,25 +896,60 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
     kasa_err err;
     int rc;
 
-    err = kasa__store_stmt(s,
-                           "SELECT id, digest FROM objects "
-                           "WHERE stix_id = ?1 AND version_key = ?2",
-                           &st, diag);
+    /* the common case first: a version never seen */
+    err = kasa__store_stmt(
+        s,
+        "INSERT INTO objects (stix_id, version_key, version, type, "
+        "spec_version, json, revoked, valid_from, valid_until) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+        "ON CONFLICT (stix_id, version_key) DO NOTHING RETURNING id",
+        &st, diag);
     if (err == KASA_OK)
         err = bind_str(s, st, 1, o->id);
     if (err == KASA_OK)
         err = bind_str(s, st, 2, o->version_key);
+    if (err == KASA_OK)
+        err = bind_str(s, st, 3, o->version);
+    if (err == KASA_OK)
+        err = bind_str(s, st, 4, o->type);
+    if (err == KASA_OK)
+        err = bind_str(s, st, 5, o->spec_version);
+    if (err == KASA_OK)
+        err = s->drv->bind_text(st, 6, o->json, o->json_len);
+    if (err == KASA_OK)
+        err = s->drv->bind_int64(st, 7, o->revoked);
+    if (err == KASA_OK)
+        err = bind_opt_int(s, st, 8, o->valid_from_us, INT64_MIN);
+    if (err == KASA_OK)
+        err = bind_opt_int(s, st, 9, o->valid_until_us, INT64_MAX);
+    if (err == KASA_OK)
+        err = run_int(s, st, -1, &obj, diag);
     if (err != KASA_OK)
         return err;
-    rc = s->drv->step(st, diag);
-    if (rc < 0)
-        return (kasa_err)-rc;
-    if (rc == KASA__ROW) {
-        size_t len;
-        const unsigned char *dg = s->drv->col_blob(st, 1, &len);
+    if (obj < 0) {
+        /* stored already: the same object (perhaps written differently),
+         * or a conflict */
+        const char *json;
+        size_t jl;
 
+        err = kasa__store_stmt(s,
+                               "SELECT id, json FROM objects "
+                               "WHERE stix_id = ?1 AND version_key = ?2",
+                               &st, diag);
+        if (err == KASA_OK)
+            err = bind_str(s, st, 1, o->id);
+        if (err == KASA_OK)
+            err = bind_str(s, st, 2, o->version_key);
+        if (err != KASA_OK)
+            return err;
+        rc = s->drv->step(st, diag);
+        if (rc != KASA__ROW)
+            return rc < 0 ? (kasa_err)-rc
+                          : kasa__store_fail(diag, KASA_EIO,
+                                             "object %s vanished", o->id);
         obj = s->drv->col_int64(st, 0);
-        if (len != 32 || memcmp(dg, o->digest, 32) != 0) {
+        json = s->drv->col_text(st, 1, &jl);
+        if (!kasa__store_same_object(json, jl, o->json, o->json_len)) {
             res->outcome = KASA_ADD_CONFLICT;
             res->date_added = 0;
             return run(s, st, diag);
@@ -905,12 +959,15 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
             return err;
         err = kasa__store_stmt(s,
                                "SELECT date_added FROM collection_objects "
-                               "WHERE object = ?1 AND collection = ?2",
+                               "WHERE stix_id = ?1 AND version_key = ?2 "
+                               "AND collection = ?3",
                                &st, diag);
         if (err == KASA_OK)
-            err = s->drv->bind_int64(st, 1, obj);
+            err = bind_str(s, st, 1, o->id);
         if (err == KASA_OK)
-            err = s->drv->bind_int64(st, 2, coll);
+            err = bind_str(s, st, 2, o->version_key);
+        if (err == KASA_OK)
+            err = s->drv->bind_int64(st, 3, coll);
         if (err == KASA_OK)
             err = run_int(s, st, -1, &res->date_added, diag);
         if (err != KASA_OK)
@@ -920,50 +977,25 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
             return KASA_OK;
         }
     } else {
-        err = kasa__store_stmt(
-            s,
-            "INSERT INTO objects (stix_id, version_key, version, type, "
-            "spec_version, digest, json, revoked, valid_from, valid_until) "
-            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
-            &st, diag);
-        if (err == KASA_OK)
-            err = bind_str(s, st, 1, o->id);
-        if (err == KASA_OK)
-            err = bind_str(s, st, 2, o->version_key);
-        if (err == KASA_OK)
-            err = bind_str(s, st, 3, o->version);
-        if (err == KASA_OK)
-            err = bind_str(s, st, 4, o->type);
-        if (err == KASA_OK)
-            err = bind_str(s, st, 5, o->spec_version);
-        if (err == KASA_OK)
-            err = s->drv->bind_blob(st, 6, o->digest, 32);
-        if (err == KASA_OK)
-            err = s->drv->bind_text(st, 7, o->json, o->json_len);
-        if (err == KASA_OK)
-            err = s->drv->bind_int64(st, 8, o->revoked);
-        if (err == KASA_OK)
-            err = bind_opt_int(s, st, 9, o->valid_from_us, INT64_MIN);
-        if (err == KASA_OK)
-            err = bind_opt_int(s, st, 10, o->valid_until_us, INT64_MAX);
-        if (err == KASA_OK)
-            err = run_int(s, st, -1, &obj, diag);
-        if (err != KASA_OK)
-            return err;
         if (strcmp(o->type, "indicator") == 0) {
             err = kasa__store_seq(s, &seq, diag);
             if (err == KASA_OK)
                 err = kasa__store_stmt(
                     s,
                     "INSERT INTO indicators (stix_id, object, version_key, "
-                    "revoked, valid_from, valid_until, seq) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+                    "revoked, valid_from, valid_until, from_wake, "
+                    "until_wake, seq) "
+                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                    "CASE WHEN ?5 > ?8 THEN ?5 END, "
+                    "CASE WHEN ?6 > ?8 THEN ?6 END, ?7) "
                     "ON CONFLICT (stix_id) DO UPDATE SET "
                     "object = excluded.object, "
                     "version_key = excluded.version_key, "
                     "revoked = excluded.revoked, "
                     "valid_from = excluded.valid_from, "
-                    "valid_until = excluded.valid_until, seq = excluded.seq "
+                    "valid_until = excluded.valid_until, "
+                    "from_wake = excluded.from_wake, "
+                    "until_wake = excluded.until_wake, seq = excluded.seq "
                     "WHERE excluded.version_key > indicators.version_key "
                     "OR indicators.object IS NULL",
                     &st, diag);
@@ -981,6 +1013,8 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
                 err = bind_opt_int(s, st, 6, o->valid_until_us, INT64_MAX);
             if (err == KASA_OK)
                 err = s->drv->bind_int64(st, 7, seq);
+            if (err == KASA_OK)
+                err = s->drv->bind_int64(st, 8, kasa_now_us());
             if (err == KASA_OK)
                 err = run(s, st, diag);
             if (err != KASA_OK)
@@ -1408,21 +1442,22 @@ kasa_err kasa_store_export(kasa_store *s, const char *collection,
         if (err != KASA_OK)
             return err;
     }
-    /* pages of 1000 by the versions' row ids: bounded memory on both
-     * backends (libpq would otherwise fetch the whole result at once) */
+    /* pages of 1000: bounded memory on both backends (libpq would
+     * otherwise fetch the whole result at once); a collection is walked
+     * by date_added, the whole store by the versions' row ids */
     do {
         sqlb b = {0};
 
         sb_put(&b, "SELECT o.id, o.stix_id, o.type, o.spec_version, "
                    "o.version, o.json, ");
         if (coll != 0) {
-            sb_put(&b, "c.date_added FROM objects o JOIN collection_objects "
-                       "c ON c.object = o.id AND c.collection = ");
+            sb_put(&b, "c.date_added FROM collection_objects c JOIN objects "
+                       "o ON o.id = c.object WHERE c.collection = ");
             sb_arg(&b, true, coll, NULL);
+            sb_put(&b, " AND c.date_added > ");
         } else {
-            sb_put(&b, "0 FROM objects o");
+            sb_put(&b, "0 FROM objects o WHERE o.id > ");
         }
-        sb_put(&b, " WHERE o.id > ");
         sb_arg(&b, true, after, NULL);
         if (n_types > 0)
             sb_in(&b, "o.type", types, n_types);
@@ -1433,7 +1468,8 @@ kasa_err kasa_store_export(kasa_store *s, const char *collection,
         else if (latest_only)
             sb_put(&b, " AND o.version_key = (SELECT max(o2.version_key) "
                        "FROM objects o2 WHERE o2.stix_id = o.stix_id)");
-        sb_put(&b, " ORDER BY o.id LIMIT 1000");
+        sb_put(&b, coll != 0 ? " ORDER BY c.date_added LIMIT 1000"
+                             : " ORDER BY o.id LIMIT 1000");
         err = sb_prepare(s, &b, &st, diag);
         sb_free(&b);
         if (err != KASA_OK)
@@ -1444,7 +1480,7 @@ kasa_err kasa_store_export(kasa_store *s, const char *collection,
             size_t len;
 
             rows++;
-            after = s->drv->col_int64(st, 0);
+            after = s->drv->col_int64(st, coll != 0 ? 6 : 0);
             memset(&r, 0, sizeof(r));
             r.id = s->drv->col_text(st, 1, &len);
             r.type = s->drv->col_text(st, 2, &len);
@@ -1523,7 +1559,12 @@ static kasa_err indicator_refresh(kasa_store *s, const char *id,
     err = kasa__store_stmt(s,
                            "UPDATE indicators SET object = ?2, "
                            "version_key = ?3, revoked = ?4, valid_from = ?5, "
-                           "valid_until = ?6, seq = ?7 WHERE stix_id = ?1 "
+                           "valid_until = ?6, seq = ?7, "
+                           "from_wake = CASE WHEN valid_from > ?8 "
+                           "THEN valid_from END, "
+                           "until_wake = CASE WHEN valid_until > ?8 "
+                           "THEN valid_until END "
+                           "WHERE stix_id = ?1 "
                            "AND (object IS NULL OR object <> ?2)",
                            &st, diag);
     if (err == KASA_OK)
@@ -1542,6 +1583,8 @@ static kasa_err indicator_refresh(kasa_store *s, const char *id,
             vu_null ? s->drv->bind_null(st, 6) : s->drv->bind_int64(st, 6, vu);
     if (err == KASA_OK)
         err = s->drv->bind_int64(st, 7, seq);
+    if (err == KASA_OK)
+        err = s->drv->bind_int64(st, 8, kasa_now_us());
     return err == KASA_OK ? run(s, st, diag) : err;
 }
 
@@ -1572,8 +1615,8 @@ kasa_err kasa_store_delete(kasa_store *s, const char *collection,
         err = collection_row(s, collection, &coll, NULL, diag);
     if (err != KASA_OK)
         goto out;
-    sb_put(&b, "SELECT c.object, c.type FROM collection_objects c "
-               "WHERE c.collection = ");
+    sb_put(&b, "SELECT c.object, c.type, c.date_added FROM "
+               "collection_objects c WHERE c.collection = ");
     sb_arg(&b, true, coll, NULL);
     sb_put(&b, " AND c.stix_id = ");
     sb_arg(&b, false, 0, id);
@@ -1602,14 +1645,17 @@ kasa_err kasa_store_delete(kasa_store *s, const char *collection,
             int64_t *no;
 
             cap = cap ? cap * 2 : 8;
-            no = realloc(objs, cap * sizeof(*no));
+            /* pairs: the version's row, its date_added here */
+            no = realloc(objs, 2 * cap * sizeof(*no));
             if (no == NULL) {
                 rc = -(int)KASA_ENOMEM;
                 break;
             }
             objs = no;
         }
-        objs[n++] = s->drv->col_int64(st, 0);
+        objs[2 * n] = s->drv->col_int64(st, 0);
+        objs[2 * n + 1] = s->drv->col_int64(st, 2);
+        n++;
     }
     if (rc < 0) {
         err = (kasa_err)-rc;
@@ -1619,22 +1665,23 @@ kasa_err kasa_store_delete(kasa_store *s, const char *collection,
     for (i = 0; i < n && err == KASA_OK; i++) {
         err = kasa__store_stmt(s,
                                "DELETE FROM collection_objects "
-                               "WHERE collection = ?1 AND object = ?2",
+                               "WHERE collection = ?1 AND date_added = ?2",
                                &st, diag);
         if (err == KASA_OK)
             err = s->drv->bind_int64(st, 1, coll);
         if (err == KASA_OK)
-            err = s->drv->bind_int64(st, 2, objs[i]);
+            err = s->drv->bind_int64(st, 2, objs[2 * i + 1]);
         if (err == KASA_OK)
             err = run(s, st, diag);
         if (err == KASA_OK)
-            err = kasa__store_stmt(s,
-                                   "DELETE FROM objects WHERE id = ?1 AND "
-                                   "NOT EXISTS (SELECT 1 FROM "
-                                   "collection_objects WHERE object = ?1)",
-                                   &st, diag);
+            err = kasa__store_stmt(
+                s,
+                "DELETE FROM objects WHERE id = ?1 AND NOT EXISTS "
+                "(SELECT 1 FROM collection_objects c WHERE c.stix_id = "
+                "objects.stix_id AND c.version_key = objects.version_key)",
+                &st, diag);
         if (err == KASA_OK)
-            err = s->drv->bind_int64(st, 1, objs[i]);
+            err = s->drv->bind_int64(st, 1, objs[2 * i]);
         if (err == KASA_OK)
             err = run(s, st, diag);
     }
@@ -1776,8 +1823,8 @@ kasa_err kasa_store_changes(kasa_store *s, const char *since, int64_t now_us,
             "SELECT i.stix_id, i.object, i.revoked, i.valid_from, "
             "i.valid_until, o.json FROM indicators i LEFT JOIN objects o "
             "ON o.id = i.object WHERE i.seq > ?2 "
-            "OR (i.valid_from > ?3 AND i.valid_from <= ?1) "
-            "OR (i.valid_until > ?3 AND i.valid_until <= ?1) "
+            "OR (i.from_wake > ?3 AND i.from_wake <= ?1) "
+            "OR (i.until_wake > ?3 AND i.until_wake <= ?1) "
             "ORDER BY i.stix_id",
             &st, diag);
     if (err == KASA_OK)

@@ -96,6 +96,10 @@ kasa_err kasa__store_open_version(const char *uri, int version,
 kasa_err kasa__store_set_last_added(kasa_store *s, int64_t coll, int64_t last,
                                     kasa_diag *diag);
 
+/* Are two JSON texts the same object (key order and spacing aside)? */
+bool kasa__store_same_object(const char *a, size_t alen, const char *b,
+                             size_t blen);
+
 kasa_err kasa__sqlite_open(kasa_store *s, const char *path, kasa_diag *diag);
 kasa_err kasa__postgres_open(kasa_store *s, const char *conninfo,
                              kasa_diag *diag);
