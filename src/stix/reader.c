@@ -46,6 +46,7 @@ struct kasa_stix_reader {
     size_t max_object;
     state st;
     bool need_comma; /* an element of "objects" came before */
+    bool bare_array; /* the objects are a top-level array, not a bundle */
     size_t index;    /* objects handed out or rejected so far */
     kasa_stix_input input;
     char bundle_version[16];
@@ -751,6 +752,7 @@ kasa_err kasa_stix_reader_next(kasa_stix_reader *r, json_t **obj,
                 r->start++;
                 r->input = KASA_STIX_INPUT_OBJECTS;
                 r->st = ST_OBJECTS;
+                r->bare_array = true;
                 r->need_comma = false;
                 break;
             }
@@ -767,7 +769,7 @@ kasa_err kasa_stix_reader_next(kasa_stix_reader *r, json_t **obj,
                 return err;
             if (c == ']') {
                 r->start++;
-                r->st = ST_MEMBERS;
+                r->st = r->bare_array ? ST_START : ST_MEMBERS;
                 break;
             }
             if (r->need_comma) {
