@@ -2,7 +2,8 @@
 # missing first (scripts/install-deps.sh, quiet when nothing is).
 #
 #   make            build into build/ (the command is build/kasa)
-#   make run        build, then run kasa's demonstration
+#   make run        build, import the examples into the default store
+#                   (./kasa.db), show what it holds, run the demonstration
 #   make test       -Werror build + whole suite, then again under ASan+UBSan
 #   make fuzz       libFuzzer harnesses (clang) in build-fuzz/, FUZZ_SECONDS each
 #   make bench      build, then run the benchmarks in bench/
@@ -21,6 +22,10 @@ deps:
 	@sh scripts/install-deps.sh
 
 run: all
+	@./build/kasa import examples/emdivi-bundle.json
+	@./build/kasa import examples/misp-event.json
+	@./build/kasa stats
+	@echo
 	@./build/kasa demo
 
 test: deps test-plain test-asan
