@@ -235,6 +235,11 @@ static int64_t drv_changes(kasa__stmt *st)
     return sqlite3_changes64(sqlite3_db_handle(st->st));
 }
 
+static int64_t drv_last_id(kasa_store *s)
+{
+    return sqlite3_last_insert_rowid(db_of(s));
+}
+
 static void drv_finalize(kasa__stmt *st)
 {
     if (st == NULL)
@@ -320,6 +325,7 @@ static const kasa__driver sqlite_driver = {
     .col_blob = drv_col_blob,
     .col_null = drv_col_null,
     .changes = drv_changes,
+    .last_id = drv_last_id,
     .finalize = drv_finalize,
     .lock_adds = drv_lock_adds,
     .add = NULL,

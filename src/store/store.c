@@ -902,7 +902,7 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
         "INSERT INTO objects (stix_id, version_key, version, type, "
         "spec_version, json, revoked, valid_from, valid_until) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-        "ON CONFLICT (stix_id, version_key) DO NOTHING RETURNING id",
+        "ON CONFLICT (stix_id, version_key) DO NOTHING",
         &st, diag);
     if (err == KASA_OK)
         err = bind_str(s, st, 1, o->id);
@@ -923,9 +923,13 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
     if (err == KASA_OK)
         err = bind_opt_int(s, st, 9, o->valid_until_us, INT64_MAX);
     if (err == KASA_OK)
-        err = run_int(s, st, -1, &obj, diag);
+        err = run(s, st, diag);
     if (err != KASA_OK)
         return err;
+    /* not RETURNING: SQLite builds a temporary table for it, which cost
+     * more than the insert itself */
+    if (s->drv->changes(st) == 1)
+        obj = s->drv->last_id(s);
     if (obj < 0) {
         /* stored already: the same object (perhaps written differently),
          * or a conflict */

@@ -49,6 +49,9 @@ typedef struct kasa__driver {
     bool (*col_null)(kasa__stmt *st, int col);
     /* Rows changed by the last run of st. */
     int64_t (*changes)(kasa__stmt *st);
+    /* The row id the last INSERT of the connection made (SQLite; NULL
+     * where the backend adds its own way). */
+    int64_t (*last_id)(kasa_store *s);
     void (*finalize)(kasa__stmt *st);
 
     /* Serialize adds against other writers (called inside the write
