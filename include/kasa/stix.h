@@ -233,6 +233,9 @@ kasa_stix_input kasa_stix_reader_input(const kasa_stix_reader *r);
 /* Bytes consumed so far, and the input's size (0 if unknown: a pipe). */
 uint64_t kasa_stix_reader_offset(const kasa_stix_reader *r);
 uint64_t kasa_stix_reader_size(const kasa_stix_reader *r);
+/* Where the object last handed out (or refused) began: a byte offset of
+ * the input (for objects made from MISP, where their event began). */
+uint64_t kasa_stix_reader_object_offset(const kasa_stix_reader *r);
 /* The spec_version the bundle declared (2.0 bundles did), or NULL. */
 const char *kasa_stix_reader_bundle_version(const kasa_stix_reader *r);
 /* Totals of the MISP conversion so far (all zero for STIX input). */

@@ -484,7 +484,11 @@ static void summary(importer *im, FILE *f, bool rolled_back)
             im->coll->alias ? im->coll->alias : im->coll->title, im->coll->id,
             rolled_back ? ": nothing kept (--atomic)" : "");
     fprintf(f, "  objects read  %s\n", thousands(im->read, a));
-    fprintf(f, "  added         %s\n", thousands(im->added, a));
+    if (rolled_back)
+        fprintf(f, "  added         0 (%s rolled back)\n",
+                thousands(im->added, a));
+    else
+        fprintf(f, "  added         %s\n", thousands(im->added, a));
     fprintf(f, "  duplicates    %s\n", thousands(im->duplicates, a));
     fprintf(f, "  conflicts     %s\n", thousands(im->conflicts, a));
     fprintf(f, "  rejected      %s\n", thousands(im->rejected, a));
@@ -606,14 +610,15 @@ int kasa_cli_import(int argc, char **argv)
     im->atomic = atomic;
     im->flags = strict ? KASA_STIX_STRICT : 0;
     im->source = kasa_cli_source_name(args[0]);
-    if (open_store(store_uri, &im->store) != 0)
-        goto out;
-    if (import_collection(im->store, coll, &im->coll) != 0)
-        goto out;
+    /* the input first: a missing file must not leave a new store behind */
     if (kasa_stix_reader_open(args[0], limit, &im->reader, &sd) != KASA_OK) {
         fprintf(stderr, "kasa: error: import: %s\n", sd.message);
         goto out;
     }
+    if (open_store(store_uri, &im->store) != 0)
+        goto out;
+    if (import_collection(im->store, coll, &im->coll) != 0)
+        goto out;
     if (atomic && kasa_store_begin(im->store, &d) != KASA_OK) {
         fprintf(stderr, "kasa: error: import: %s\n", kasa_cli_diag_message(&d));
         goto out;
@@ -627,7 +632,6 @@ int kasa_cli_import(int argc, char **argv)
     for (;;) {
         const char *raw = NULL;
         size_t raw_len = 0;
-        uint64_t off = kasa_stix_reader_offset(im->reader);
         json_t *obj = NULL;
         kasa_err err;
 
@@ -656,7 +660,8 @@ int kasa_cli_import(int argc, char **argv)
         }
         if (obj == NULL)
             break;
-        if (take(im, obj, raw, raw_len, off) != 0) {
+        if (take(im, obj, raw, raw_len,
+                 kasa_stix_reader_object_offset(im->reader)) != 0) {
             json_decref(obj);
             failed = true;
             break;
@@ -674,6 +679,15 @@ int kasa_cli_import(int argc, char **argv)
     if (finish_writer(im) != 0)
         failed = true;
     writer_started = false;
+    if (!failed && !broken &&
+        kasa_stix_reader_input(im->reader) == KASA_STIX_INPUT_UNKNOWN) {
+        /* zero bytes, or white space: a failed download, not a feed */
+        fprintf(stderr, "kasa: error: import: %s: no JSON in the input\n",
+                im->source);
+        broken = true;
+    }
+    if (!atomic && !failed)
+        im->committed_through = im->read;
     if (atomic) {
         if (failed || broken || im->rejected > 0 || im->conflicts > 0) {
             kasa_store_rollback(im->store);
@@ -687,9 +701,8 @@ int kasa_cli_import(int argc, char **argv)
             im->committed_through = im->read;
         }
     }
-    if (im->progress == PROGRESS_BAR)
-        draw(im, true);
-    else if (im->progress == PROGRESS_JSON && !rolled_back)
+    if (im->progress == PROGRESS_BAR ||
+        (im->progress == PROGRESS_JSON && !rolled_back))
         draw(im, true);
     clear_bar(im);
     summary(im, stdout, rolled_back);

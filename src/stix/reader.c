@@ -55,7 +55,8 @@ struct kasa_stix_reader {
     state after_queue;
     bool anchored; /* keep the input from `anchor` on in the window */
     uint64_t anchor;
-    const char *out_raw; /* the bytes of the object handed out last */
+    uint64_t last_offset; /* where the last object handed out began */
+    const char *out_raw;  /* the bytes of the object handed out last */
     size_t out_raw_len;
     char *raw; /* compact text of the last queued object */
     kasa_misp_report misp;
@@ -169,7 +170,8 @@ static int peek(kasa_stix_reader *r, bool take, kasa_err *err)
 }
 
 typedef struct span {
-    size_t at; /* offset in buf of the value's first byte */
+    uint64_t begin; /* input offset of the value's first byte */
+    size_t at;      /* offset in buf of the value's first byte */
     size_t len;
     bool too_big;
 } span;
@@ -191,6 +193,7 @@ static kasa_err scan_value(kasa_stix_reader *r, size_t limit, span *sp)
     kasa_err err;
 
     sp->too_big = false;
+    sp->begin = r->base + r->start;
     scalar = first != '{' && first != '[' && first != '"';
     for (;;) {
         for (; pos < r->end; pos++) {
@@ -260,7 +263,7 @@ static kasa_err parse_span(kasa_stix_reader *r, const span *sp, json_t **out,
                            kasa_stix_diag *d)
 {
     json_error_t jerr;
-    uint64_t at = r->base + sp->at;
+    uint64_t at = sp->begin; /* buf no longer holds a value too big */
     json_t *v;
 
     if (sp->too_big)
@@ -395,6 +398,7 @@ static kasa_err top_object(kasa_stix_reader *r, json_t **obj, kasa_stix_diag *d)
 
     r->anchored = true;
     r->anchor = at;
+    r->last_offset = at;
     r->start++;
     for (;;) {
         span key, val;
@@ -461,7 +465,8 @@ static kasa_err top_object(kasa_stix_reader *r, json_t **obj, kasa_stix_diag *d)
     if (strcmp(type, "bundle") != 0)
         r->bundle_version[0] = '\0';
     {
-        span whole = {(size_t)(at - r->base), r->base + r->start - at, false};
+        span whole = {at, (size_t)(at - r->base), r->base + r->start - at,
+                      false};
         json_t *v = NULL;
 
         err = parse_span(r, &whole, &v, d);
@@ -791,6 +796,7 @@ kasa_err kasa_stix_reader_next(kasa_stix_reader *r, json_t **obj,
                             found(c, fb));
             r->need_comma = true;
             at = r->base + r->start;
+            r->last_offset = at;
             err = scan_value(r, r->max_object, &sp);
             if (err == KASA_EJSON)
                 return fail(r, d, KASA_EJSON, at, true,
@@ -875,6 +881,11 @@ kasa_stix_input kasa_stix_reader_input(const kasa_stix_reader *r)
 uint64_t kasa_stix_reader_offset(const kasa_stix_reader *r)
 {
     return r->st == ST_DONE && r->size > 0 ? r->size : r->base + r->start;
+}
+
+uint64_t kasa_stix_reader_object_offset(const kasa_stix_reader *r)
+{
+    return r->last_offset;
 }
 
 uint64_t kasa_stix_reader_size(const kasa_stix_reader *r)

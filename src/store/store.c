@@ -270,6 +270,18 @@ out:
     return kasa_store_commit(s, diag);
 }
 
+/* Does uri start with a scheme ("mysql:", "redis://")?  Then it is not a
+ * file name: refuse it rather than create a file called "mysql:...".  A
+ * file whose name looks like that can still be named sqlite:NAME. */
+static bool has_scheme(const char *uri)
+{
+    size_t i = 0;
+
+    while ((uri[i] >= 'a' && uri[i] <= 'z') || (uri[i] >= 'A' && uri[i] <= 'Z'))
+        i++;
+    return i >= 2 && uri[i] == ':';
+}
+
 kasa_err kasa__store_open_version(const char *uri, int version,
                                   kasa_store **out, kasa_diag *diag)
 {
@@ -287,11 +299,13 @@ kasa_err kasa__store_open_version(const char *uri, int version,
         err = kasa__postgres_open(s, uri, diag);
     else if (strncmp(uri, "postgresql:", 11) == 0)
         err = kasa__postgres_open(s, uri + 11, diag);
+    else if (strncmp(uri, "postgres:", 9) == 0)
+        err = kasa__postgres_open(s, uri + 9, diag);
     else if (strncmp(uri, "sqlite:", 7) == 0)
         err = uri[7] == '\0' ? kasa__store_fail(diag, KASA_EINVAL,
                                                 "sqlite: needs a file path")
                              : kasa__sqlite_open(s, uri + 7, diag);
-    else if (strstr(uri, "://") != NULL)
+    else if (has_scheme(uri))
         err = kasa__store_fail(diag, KASA_EINVAL,
                                "unknown store URI \"%s\": use sqlite:PATH "
                                "or postgresql://...",
@@ -653,19 +667,31 @@ kasa_err kasa_store_collection_create(kasa_store *s, kasa_collection *c,
     if (err == KASA_OK)
         err = kasa__store_stmt(s,
                                "SELECT count(*) FROM collections WHERE "
-                               "uuid = ?1 OR alias = ?1 OR alias = ?2 "
-                               "OR uuid = ?2",
+                               "uuid = ?1 OR alias = ?1",
                                &st, diag);
     if (err == KASA_OK)
         err = bind_str(s, st, 1, c->id);
     if (err == KASA_OK)
-        err = bind_str(s, st, 2, c->alias ? c->alias : c->id);
-    if (err == KASA_OK)
         err = run_int(s, st, 0, &n, diag);
     if (err == KASA_OK && n > 0)
-        err = kasa__store_fail(
-            diag, KASA_EINVALID, "a collection with id %s%s%s exists already",
-            c->id, c->alias ? " or alias " : "", c->alias ? c->alias : "");
+        err =
+            kasa__store_fail(diag, KASA_EINVALID,
+                             "the id %s is taken by another collection", c->id);
+    if (err == KASA_OK && c->alias != NULL) {
+        err = kasa__store_stmt(s,
+                               "SELECT count(*) FROM collections WHERE "
+                               "uuid = ?1 OR alias = ?1",
+                               &st, diag);
+        if (err == KASA_OK)
+            err = bind_str(s, st, 1, c->alias);
+        if (err == KASA_OK)
+            err = run_int(s, st, 0, &n, diag);
+        if (err == KASA_OK && n > 0)
+            err = kasa__store_fail(diag, KASA_EINVALID,
+                                   "the alias %s is taken by another "
+                                   "collection",
+                                   c->alias);
+    }
     if (err == KASA_OK)
         err = kasa__store_stmt(s,
                                "INSERT INTO collections (uuid, api_root, "
