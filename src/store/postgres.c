@@ -524,7 +524,8 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
 {
     size_t *first = NULL, *newv = NULL, *memb = NULL, nnew = 0, nmemb = 0, i;
     int64_t *state = NULL, *dates = NULL, last = 0, seq;
-    char *a1 = NULL, *a2 = NULL, *a3 = NULL;
+    int64_t *objid = NULL, *mobj = NULL, *nobj = NULL;
+    char *a1 = NULL, *a2 = NULL, *a3 = NULL, *a4 = NULL, *a5 = NULL;
     bool any_indicator = false;
     cbuf b = {0};
     kasa__stmt *st;
@@ -538,8 +539,11 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
     newv = malloc((n ? n : 1) * sizeof(*newv));
     memb = malloc((n ? n : 1) * sizeof(*memb));
     dates = malloc((n ? n : 1) * sizeof(*dates));
+    objid = malloc((n ? n : 1) * sizeof(*objid));
+    mobj = malloc((n ? n : 1) * sizeof(*mobj));
+    nobj = malloc((n ? n : 1) * sizeof(*nobj));
     if (first == NULL || state == NULL || newv == NULL || memb == NULL ||
-        dates == NULL) {
+        dates == NULL || objid == NULL || mobj == NULL || nobj == NULL) {
         err = KASA_ENOMEM;
         goto out;
     }
@@ -574,7 +578,7 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
         "SELECT i.seq, o.json = i.json, (SELECT c.date_added FROM "
         "collection_objects c WHERE c.stix_id = i.stix_id AND "
         "c.version_key = i.version_key AND c.collection = ?1), "
-        "CASE WHEN o.json = i.json THEN NULL ELSE o.json END "
+        "CASE WHEN o.json = i.json THEN NULL ELSE o.json END, o.id "
         "FROM kasa_incoming i JOIN objects o ON o.stix_id = i.stix_id "
         "AND o.version_key = i.version_key",
         &st, diag);
@@ -587,6 +591,7 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
 
         if (k >= n)
             continue;
+        objid[k] = drv_col_int64(st, 4);
         if (strcmp(PQgetvalue(st->res, st->row, 1), "t") != 0 &&
             !kasa__store_same_object(PQgetvalue(st->res, st->row, 3),
                                      (size_t)PQgetlength(st->res, st->row, 3),
@@ -648,24 +653,60 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
     }
     if (nmemb == 0)
         goto out;
+    if (nnew > 0) {
+        /* ids for the new versions, from the table's own sequence: then
+         * nothing below has to look a version up again */
+        size_t k = 0;
+
+        err = kasa__store_stmt(s,
+                               "SELECT nextval(pg_get_serial_sequence("
+                               "'objects', 'id')) FROM generate_series(1, "
+                               "?1::text::int)",
+                               &st, diag);
+        if (err == KASA_OK) {
+            char num[24];
+
+            snprintf(num, sizeof(num), "%zu", nnew);
+            err = drv_bind_text(st, 1, num, strlen(num));
+        }
+        if (err != KASA_OK)
+            goto out;
+        while ((rc = drv_step(st, diag)) == KASA__ROW && k < nnew)
+            objid[newv[k++]] = drv_col_int64(st, 0);
+        if (rc < 0 || k != nnew) {
+            err = rc < 0 ? (kasa_err)-rc
+                         : kasa__store_fail(diag, KASA_EIO,
+                                            "postgresql: fewer ids than asked");
+            goto out;
+        }
+    }
+    for (i = 0; i < nmemb; i++)
+        mobj[i] = objid[memb[i]];
+    for (i = 0; i < nnew; i++)
+        nobj[i] = objid[newv[i]];
     a1 = int_array(newv, nnew, NULL);
     a2 = int_array(memb, nmemb, NULL);
     a3 = int_array(memb, nmemb, dates);
-    if (a1 == NULL || a2 == NULL || a3 == NULL) {
+    a4 = int_array(memb, nmemb, mobj);
+    a5 = int_array(newv, nnew, nobj);
+    if (a1 == NULL || a2 == NULL || a3 == NULL || a4 == NULL || a5 == NULL) {
         err = KASA_ENOMEM;
         goto out;
     }
     if (nnew > 0) {
         err = kasa__store_stmt(
             s,
-            "INSERT INTO objects (stix_id, version_key, version, type, "
+            "INSERT INTO objects (id, stix_id, version_key, version, type, "
             "spec_version, json, revoked, valid_from, valid_until) "
-            "SELECT stix_id, version_key, version, type, spec_version, "
-            "json, revoked, valid_from, valid_until FROM "
-            "kasa_incoming WHERE seq = ANY (?1::text::int[]) ORDER BY seq",
+            "SELECT u.id, i.stix_id, i.version_key, i.version, i.type, "
+            "i.spec_version, i.json, i.revoked, i.valid_from, i.valid_until "
+            "FROM unnest(?1::text::int[], ?2::text::bigint[]) AS u (seq, id) "
+            "JOIN kasa_incoming i ON i.seq = u.seq ORDER BY u.id",
             &st, diag);
         if (err == KASA_OK)
             err = drv_bind_text(st, 1, a1, strlen(a1));
+        if (err == KASA_OK)
+            err = drv_bind_text(st, 2, a5, strlen(a5));
         if (err == KASA_OK && (rc = drv_step(st, diag)) < 0)
             err = (kasa_err)-rc;
         if (err != KASA_OK)
@@ -675,11 +716,10 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
         s,
         "INSERT INTO collection_objects (collection, date_added, object, "
         "stix_id, version_key, type, spec_version) "
-        "SELECT ?1, u.d, o.id, i.stix_id, i.version_key, i.type, "
-        "i.spec_version FROM unnest(?2::text::int[], ?3::text::bigint[]) "
-        "AS u (seq, d) JOIN kasa_incoming i ON i.seq = u.seq "
-        "JOIN objects o ON o.stix_id = i.stix_id "
-        "AND o.version_key = i.version_key",
+        "SELECT ?1, u.d, u.obj, i.stix_id, i.version_key, i.type, "
+        "i.spec_version FROM unnest(?2::text::int[], ?3::text::bigint[], "
+        "?4::text::bigint[]) AS u (seq, d, obj) JOIN kasa_incoming i "
+        "ON i.seq = u.seq",
         &st, diag);
     if (err == KASA_OK)
         err = drv_bind_int64(st, 1, coll);
@@ -687,6 +727,8 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
         err = drv_bind_text(st, 2, a2, strlen(a2));
     if (err == KASA_OK)
         err = drv_bind_text(st, 3, a3, strlen(a3));
+    if (err == KASA_OK)
+        err = drv_bind_text(st, 4, a4, strlen(a4));
     if (err == KASA_OK && (rc = drv_step(st, diag)) < 0)
         err = (kasa_err)-rc;
     if (err != KASA_OK)
@@ -698,14 +740,14 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
                 s,
                 "INSERT INTO indicators (stix_id, object, version_key, "
                 "revoked, valid_from, valid_until, from_wake, until_wake, "
-                "seq) SELECT DISTINCT ON (i.stix_id) i.stix_id, o.id, "
+                "seq) SELECT DISTINCT ON (i.stix_id) i.stix_id, u.id, "
                 "i.version_key, i.revoked, i.valid_from, i.valid_until, "
-                "CASE WHEN i.valid_from > ?3 THEN i.valid_from END, "
-                "CASE WHEN i.valid_until > ?3 THEN i.valid_until END, ?2 "
-                "FROM kasa_incoming i JOIN objects o ON o.stix_id = "
-                "i.stix_id AND o.version_key = i.version_key "
-                "WHERE i.type = 'indicator' AND i.seq = ANY "
-                "(?1::text::int[]) ORDER BY i.stix_id, i.version_key DESC "
+                "CASE WHEN i.valid_from > ?4 THEN i.valid_from END, "
+                "CASE WHEN i.valid_until > ?4 THEN i.valid_until END, ?3 "
+                "FROM unnest(?1::text::int[], ?2::text::bigint[]) AS u (seq, "
+                "id) JOIN kasa_incoming i ON i.seq = u.seq "
+                "WHERE i.type = 'indicator' "
+                "ORDER BY i.stix_id, i.version_key DESC "
                 "ON CONFLICT (stix_id) DO UPDATE SET "
                 "object = excluded.object, "
                 "version_key = excluded.version_key, "
@@ -720,9 +762,11 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
         if (err == KASA_OK)
             err = drv_bind_text(st, 1, a1, strlen(a1));
         if (err == KASA_OK)
-            err = drv_bind_int64(st, 2, seq);
+            err = drv_bind_text(st, 2, a5, strlen(a5));
         if (err == KASA_OK)
-            err = drv_bind_int64(st, 3, kasa_now_us());
+            err = drv_bind_int64(st, 3, seq);
+        if (err == KASA_OK)
+            err = drv_bind_int64(st, 4, kasa_now_us());
         if (err == KASA_OK && (rc = drv_step(st, diag)) < 0)
             err = (kasa_err)-rc;
         if (err != KASA_OK)
@@ -736,9 +780,14 @@ out:
     free(newv);
     free(memb);
     free(dates);
+    free(objid);
+    free(mobj);
+    free(nobj);
     free(a1);
     free(a2);
     free(a3);
+    free(a4);
+    free(a5);
     return err;
 }
 
@@ -793,6 +842,9 @@ kasa_err kasa__postgres_open(kasa_store *s, const char *conninfo,
     err = drv_exec(s,
                    "SET client_min_messages = warning;"
                    "SET synchronous_commit = on;"
+                   /* kasa's statements are short index walks; JIT
+                    * compiling them cost 180 ms a query */
+                   "SET jit = off;"
                    "CREATE TEMP TABLE kasa_incoming (seq INTEGER, "
                    "stix_id TEXT COLLATE \"C\", version_key TEXT COLLATE "
                    "\"C\", version TEXT, type TEXT COLLATE \"C\", "
