@@ -96,8 +96,11 @@ static const char schema_v1[] =
     " type TEXT COLLATE \"C\" NOT NULL,"
     " spec_version TEXT COLLATE \"C\" NOT NULL,"
     " PRIMARY KEY (collection, date_added));"
+    /* by id within a collection: the version filters (latest, first,
+     * latest spec_version) read only this index; spec_version is implied
+     * by (stix_id, version_key), so uniqueness is unchanged */
     "CREATE UNIQUE INDEX collection_objects_version"
-    " ON collection_objects (stix_id, version_key, collection);"
+    " ON collection_objects (stix_id, collection, version_key, spec_version);"
     "CREATE TABLE statuses ("
     " api_root TEXT NOT NULL,"
     " id TEXT NOT NULL,"
