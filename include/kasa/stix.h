@@ -146,6 +146,19 @@ bool kasa_stix_time_us(const char *s, int64_t *us);
  * (TAXII's date_added form) into `out` (at least 28 bytes). */
 void kasa_stix_time_format_us(int64_t us, char out[32]);
 
+/*
+ * Make `obj` (parsed from `raw`, its text as received) ready for
+ * kasa_store_add (include kasa/store.h): a 2.0 object is mapped to 2.1
+ * (and its 2.1 text is what gets stored), the object is validated and its
+ * facts read into *o.  The strings of *o live in *buf, which the caller
+ * frees after the add.  Returns KASA_OK; KASA_EINVALID with `d` for an
+ * object that is refused; KASA_ENOMEM.
+ */
+struct kasa_store_object;
+kasa_err kasa_stix_prepare(json_t *obj, const char *raw, size_t raw_len,
+                           unsigned flags, struct kasa_store_object *o,
+                           char **buf, kasa_stix_diag *d) KASA_WARN_UNUSED;
+
 /* -- MISP --------------------------------------------------------------------
  */
 

@@ -139,7 +139,9 @@ committed() {
 
 # import ARGS...: kasa import of the bundle, in the background; $pid.
 import_bg() {
-    "$KASA" import --progress json --store "$STORE" "$@" "$TMP/bundle.json" \
+    # a commit per batch of 2,000: many commit points for the kills to hit
+    "$KASA" import --progress json --commit-every 2000 --store "$STORE" "$@" \
+        "$TMP/bundle.json" \
         >"$TMP/import.out" 2>"$TMP/import.err" </dev/null &
     pid=$!
 }

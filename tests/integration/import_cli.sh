@@ -807,9 +807,9 @@ case $_last in
 *) bad "the last progress line is $_last (committed_through 3999 when 4000 objects are stored: the count is taken before the object that fills a batch is counted, and the final empty flush does not update it)" ;;
 esac
 
-t "regression: --progress json: a line per stored batch, not per object"
-# help: "json (a line per stored batch)"; kasa used to write one per
-# object read.
+t "regression: --progress json: a line per commit, not per object"
+# help: "json (a line per commit)"; kasa used to write one per object
+# read.
 _n=$(grep -c '^{"read"' "$TMP/err" || true)
 if [ "$_n" -le 4 ]; then ok
 else bad "$_n progress lines for 2 batches"; fi
@@ -821,6 +821,23 @@ _odd=$(sed -n 's/^{"read":[0-9]*,"committed_through":\([0-9]*\),"added":\([0-9]*
        awk '$1 < $2 { print; exit }')
 if [ -z "$_odd" ]; then ok
 else bad "a line with committed_through < added: $_odd"; fi
+
+t "--commit-every: a commit, and a progress line, every 1,000 objects"
+fresh
+run import --progress json --commit-every 1000 "$TMP/4000.json"
+expect_rc 0
+expect_summary 4000 4000 0 0 0
+# batches are 2,000 objects, so 1,000 means a commit after each batch
+_marks=$(sed -n 's/^{"read":[0-9]*,"committed_through":\([0-9]*\),.*/\1/p' "$TMP/err" | tr '\n' ' ')
+case $_marks in
+"2000 4000 "*) ok ;;
+*) bad "committed_through went $_marks" ;;
+esac
+
+t "--commit-every needs a number"
+run import --commit-every lots "$TMP/4000.json"
+expect_rc 2
+expect_err "--commit-every takes a number of objects"
 
 t "--progress with a bad mode"
 run import --progress fancy "$DATA/bundle.json"
