@@ -1056,6 +1056,16 @@ int main(int argc, char **argv)
     gen_init(&g, 0x6b617361u); /* "kasa" */
     if (bench_import(s, c.id, count, &g, is_pg ? GOAL_PG : GOAL_SQLITE) != 0)
         goto out;
+    {
+        /* as kasa import does after a bulk load */
+        double t0 = now();
+
+        if (kasa_store_optimize(s, &d) != KASA_OK) {
+            fprintf(stderr, "store: optimize: %s\n", d.message);
+            goto out;
+        }
+        row("kasa_store_optimize after the import", now() - t0, "s", NULL);
+    }
     if (walk(s, c.id, true, g.nbase,
              "2. Objects: every page of 100 (with_json), following next") != 0)
         goto out;

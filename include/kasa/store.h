@@ -52,6 +52,15 @@ int kasa_store_schema_version(const kasa_store *s);
 kasa_err kasa_store_check(kasa_store *s, kasa_diag *diag) KASA_WARN_UNUSED;
 
 /*
+ * Refresh the statistics the database plans queries with, after a bulk
+ * load (SQLite: PRAGMA optimize; PostgreSQL: ANALYZE of kasa's tables).
+ * Without it a PostgreSQL server that has not yet analyzed a freshly
+ * loaded table may plan the first pages of a walk badly (10 s a page at a
+ * million objects).  kasa import calls it after adding many objects.
+ */
+kasa_err kasa_store_optimize(kasa_store *s, kasa_diag *diag) KASA_WARN_UNUSED;
+
+/*
  * Transactions.  Outside kasa_store_begin/commit every write call is its
  * own transaction, durable when it returns KASA_OK.  Inside, nothing is
  * durable until kasa_store_commit returns KASA_OK.

@@ -24,6 +24,7 @@
 #define BATCH_OBJECTS  2000
 #define BATCH_BYTES    (16u * 1024 * 1024)
 #define COMMIT_OBJECTS 25000 /* or a second, whichever is first */
+#define OPTIMIZE_AFTER 10000 /* objects added: then refresh statistics */
 #define MAX_REPORTED   1000  /* rejections printed one by one, then counted */
 
 /* --store, else $KASA_STORE, else the default. */
@@ -711,6 +712,12 @@ int kasa_cli_import(int argc, char **argv)
             im->committed_through = im->read;
         }
     }
+    if (!rolled_back && !failed && im->added >= OPTIMIZE_AFTER &&
+        kasa_store_optimize(im->store, &d) != KASA_OK)
+        fprintf(stderr,
+                "kasa: import: warning: refreshing the store's "
+                "statistics: %s\n",
+                kasa_cli_diag_message(&d));
     if (im->progress == PROGRESS_BAR ||
         (im->progress == PROGRESS_JSON && !rolled_back))
         draw(im, true);

@@ -798,6 +798,7 @@ static const kasa__driver postgres_driver = {
     .name = "postgresql",
     .param = '$',
     .begin_sql = "BEGIN",
+    .optimize_sql = "ANALYZE collection_objects, objects, indicators",
     .migrations = migrations,
     .exec = drv_exec,
     .prepare = drv_prepare,

@@ -314,6 +314,7 @@ static const kasa__driver sqlite_driver = {
     .name = "sqlite",
     .param = '?',
     .begin_sql = "BEGIN IMMEDIATE",
+    .optimize_sql = "PRAGMA optimize",
     .migrations = migrations,
     .exec = drv_exec,
     .prepare = drv_prepare,

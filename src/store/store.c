@@ -172,6 +172,14 @@ void kasa_store_rollback(kasa_store *s)
     s->depth = 0;
 }
 
+kasa_err kasa_store_optimize(kasa_store *s, kasa_diag *diag)
+{
+    if (s->depth > 0)
+        return kasa__store_fail(diag, KASA_EINVAL,
+                                "optimize outside a transaction");
+    return s->drv->exec(s, s->drv->optimize_sql, diag);
+}
+
 /* A write outside kasa_store_begin is its own transaction: open one. */
 static kasa_err write_begin(kasa_store *s, bool *own, kasa_diag *diag)
 {

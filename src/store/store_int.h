@@ -24,7 +24,8 @@ typedef struct kasa__stmt kasa__stmt;
 typedef struct kasa__driver {
     const char *name;
     char param; /* placeholders are `param` followed by 1, 2, ...: ?1 / $1 */
-    const char *begin_sql; /* starts a write transaction */
+    const char *begin_sql;    /* starts a write transaction */
+    const char *optimize_sql; /* refreshes the planner's statistics */
     /* The schema, one SQL script per version: migrations[0] makes
      * version 1 from nothing, migrations[i] makes version i+1 from i. */
     const char *const *migrations;

@@ -413,7 +413,10 @@ static void test_atomic_rollback(void **state)
     assert_int_equal(st.active_indicators, 0);
     assert_int_equal(kasa_store_begin(s, &d), KASA_OK);
     assert_int_equal(add1(s, c, a, NULL), KASA_ADD_ADDED);
+    /* statistics are refreshed between transactions, not inside one */
+    assert_int_equal(kasa_store_optimize(s, &d), KASA_EINVAL);
     assert_int_equal(kasa_store_commit(s, &d), KASA_OK);
+    assert_int_equal(kasa_store_optimize(s, &d), KASA_OK);
     assert_int_equal(kasa_store_stats_get(s, kasa_now_us(), &st, &d), KASA_OK);
     assert_int_equal(st.versions, 1);
     assert_int_equal(st.memberships, 1);
