@@ -18,6 +18,7 @@ libssl-dev
 libsqlite3-dev
 libpq-dev
 postgresql
+time
 "
 
 missing=""

@@ -666,12 +666,10 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
                                "'objects', 'id')) FROM generate_series(1, "
                                "?1::text::int)",
                                &st, diag);
-        if (err == KASA_OK) {
-            char num[24];
-
-            snprintf(num, sizeof(num), "%zu", nnew);
-            err = drv_bind_text(st, 1, num, strlen(num));
-        }
+        /* as text (the statement casts it): the number outlives the
+         * statement's run, unlike a buffer scoped to this block did */
+        if (err == KASA_OK)
+            err = drv_bind_int64(st, 1, (int64_t)nnew);
         if (err != KASA_OK)
             goto out;
         while ((rc = drv_step(st, diag)) == KASA__ROW && k < nnew)

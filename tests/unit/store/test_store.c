@@ -776,6 +776,7 @@ static void test_active_set(void **state)
 
     /* nothing changed, time moved a little */
     p2 = changes(s, p1, now + 1000000, &v);
+    free(p1);
     assert_int_equal(v.n, 0);
 
     /* a revoked new version of `live`; time passes both boundaries */
