@@ -98,6 +98,48 @@ static kasa_err bind_opt_int(kasa_store *s, kasa__stmt *st, int i, int64_t v,
     return s->drv->bind_int64(st, i, v);
 }
 
+/*
+ * Prepare `sql` (cached) and bind ?1, ?2, ... from the arguments, one per
+ * letter of `types`: 's' a string (NULL binds NULL), 'i' an int64_t, 'm'
+ * and 'M' an int64_t that binds NULL when it is INT64_MIN or INT64_MAX
+ * (an absent bound of a validity window), 'l' a string and its size_t
+ * length.
+ */
+static kasa_err prepare(kasa_store *s, const char *sql, kasa__stmt **st,
+                        kasa_diag *diag, const char *types, ...)
+{
+    kasa_err err = kasa__store_stmt(s, sql, st, diag);
+    va_list ap;
+    int i;
+
+    va_start(ap, types);
+    for (i = 0; err == KASA_OK && types[i] != '\0'; i++) {
+        switch (types[i]) {
+        case 's':
+            err = bind_str(s, *st, i + 1, va_arg(ap, const char *));
+            break;
+        case 'i':
+            err = s->drv->bind_int64(*st, i + 1, va_arg(ap, int64_t));
+            break;
+        case 'm':
+            err = bind_opt_int(s, *st, i + 1, va_arg(ap, int64_t), INT64_MIN);
+            break;
+        case 'M':
+            err = bind_opt_int(s, *st, i + 1, va_arg(ap, int64_t), INT64_MAX);
+            break;
+        case 'l': {
+            const char *v = va_arg(ap, const char *);
+
+            err = s->drv->bind_text(*st, i + 1, v, va_arg(ap, size_t));
+            break;
+        }
+        default: err = KASA_EINVAL; break;
+        }
+    }
+    va_end(ap);
+    return err;
+}
+
 /* Run a statement that returns no rows (or whose rows do not matter). */
 static kasa_err run(kasa_store *s, kasa__stmt *st, kasa_diag *diag)
 {
@@ -263,10 +305,8 @@ static kasa_err migrate(kasa_store *s, int target, kasa_diag *diag)
     }
     err = s->drv->exec(s, "DELETE FROM kasa_schema", diag);
     if (err == KASA_OK)
-        err = kasa__store_stmt(s, "INSERT INTO kasa_schema VALUES (?1)", &st,
-                               diag);
-    if (err == KASA_OK)
-        err = s->drv->bind_int64(st, 1, v);
+        err = prepare(s, "INSERT INTO kasa_schema VALUES (?1)", &st, diag, "i",
+                      v);
     if (err == KASA_OK)
         err = run(s, st, diag);
     s->schema = (int)v;
@@ -457,27 +497,19 @@ kasa_err kasa_store_api_root_create(kasa_store *s, const kasa_api_root *r,
     err = write_begin(s, &own, diag);
     if (err != KASA_OK)
         return err;
-    err = kasa__store_stmt(s, "SELECT count(*) FROM api_roots WHERE path = ?1",
-                           &st, diag);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 1, r->path);
+    err = prepare(s, "SELECT count(*) FROM api_roots WHERE path = ?1", &st,
+                  diag, "s", r->path);
     if (err == KASA_OK)
         err = run_int(s, st, 0, &n, diag);
     if (err == KASA_OK && n > 0)
         err = kasa__store_fail(diag, KASA_EINVALID,
                                "API root \"%s\" exists already", r->path);
     if (err == KASA_OK)
-        err = kasa__store_stmt(s,
-                               "INSERT INTO api_roots (path, title, "
-                               "description, max_content_length) "
-                               "VALUES (?1, ?2, ?3, ?4)",
-                               &st, diag);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 1, r->path);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 2, r->title);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 3, r->description);
+        err = prepare(s,
+                      "INSERT INTO api_roots (path, title, "
+                      "description, max_content_length) "
+                      "VALUES (?1, ?2, ?3, ?4)",
+                      &st, diag, "sss", r->path, r->title, r->description);
     if (err == KASA_OK)
         err = s->drv->bind_int64(
             st, 4,
@@ -664,21 +696,17 @@ kasa_err kasa_store_collection_create(kasa_store *s, kasa_collection *c,
     err = write_begin(s, &own, diag);
     if (err != KASA_OK)
         goto out;
-    err = kasa__store_stmt(s, "SELECT id FROM api_roots WHERE path = ?1", &st,
-                           diag);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 1, root);
+    err = prepare(s, "SELECT id FROM api_roots WHERE path = ?1", &st, diag, "s",
+                  root);
     if (err == KASA_OK)
         err = run_int(s, st, -1, &root_id, diag);
     if (err == KASA_OK && root_id < 0)
         err = kasa__store_fail(diag, KASA_EINVALID, "no API root \"%s\"", root);
     if (err == KASA_OK)
-        err = kasa__store_stmt(s,
-                               "SELECT count(*) FROM collections WHERE "
-                               "uuid = ?1 OR alias = ?1",
-                               &st, diag);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 1, c->id);
+        err = prepare(s,
+                      "SELECT count(*) FROM collections WHERE "
+                      "uuid = ?1 OR alias = ?1",
+                      &st, diag, "s", c->id);
     if (err == KASA_OK)
         err = run_int(s, st, 0, &n, diag);
     if (err == KASA_OK && n > 0)
@@ -686,12 +714,10 @@ kasa_err kasa_store_collection_create(kasa_store *s, kasa_collection *c,
             kasa__store_fail(diag, KASA_EINVALID,
                              "the id %s is taken by another collection", c->id);
     if (err == KASA_OK && c->alias != NULL) {
-        err = kasa__store_stmt(s,
-                               "SELECT count(*) FROM collections WHERE "
-                               "uuid = ?1 OR alias = ?1",
-                               &st, diag);
-        if (err == KASA_OK)
-            err = bind_str(s, st, 1, c->alias);
+        err = prepare(s,
+                      "SELECT count(*) FROM collections WHERE "
+                      "uuid = ?1 OR alias = ?1",
+                      &st, diag, "s", c->alias);
         if (err == KASA_OK)
             err = run_int(s, st, 0, &n, diag);
         if (err == KASA_OK && n > 0)
@@ -701,23 +727,12 @@ kasa_err kasa_store_collection_create(kasa_store *s, kasa_collection *c,
                                    c->alias);
     }
     if (err == KASA_OK)
-        err = kasa__store_stmt(s,
-                               "INSERT INTO collections (uuid, api_root, "
-                               "alias, title, description, media_types) "
-                               "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                               &st, diag);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 1, c->id);
-    if (err == KASA_OK)
-        err = s->drv->bind_int64(st, 2, root_id);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 3, c->alias);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 4, c->title);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 5, c->description);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 6, mt);
+        err = prepare(s,
+                      "INSERT INTO collections (uuid, api_root, "
+                      "alias, title, description, media_types) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                      &st, diag, "sissss", c->id, root_id, c->alias, c->title,
+                      c->description, mt);
     if (err == KASA_OK)
         err = run(s, st, diag);
     err = write_end(s, own, err, diag);
@@ -792,10 +807,8 @@ kasa_err kasa_store_collection_find(kasa_store *s, const char *ref,
     int rc;
 
     *out = NULL;
-    err = kasa__store_stmt(
-        s, COLLECTION_COLUMNS "WHERE k.uuid = ?1 OR k.alias = ?1", &st, diag);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 1, ref);
+    err = prepare(s, COLLECTION_COLUMNS "WHERE k.uuid = ?1 OR k.alias = ?1",
+                  &st, diag, "s", ref);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -830,13 +843,11 @@ kasa_err kasa_store_collections(kasa_store *s, const char *api_root,
 
     *out = NULL;
     *n = 0;
-    err = kasa__store_stmt(s,
-                           COLLECTION_COLUMNS
-                           "WHERE CAST(?1 AS TEXT) IS NULL OR r.path = ?1 "
-                           "ORDER BY k.title, k.uuid",
-                           &st, diag);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 1, api_root);
+    err = prepare(s,
+                  COLLECTION_COLUMNS
+                  "WHERE CAST(?1 AS TEXT) IS NULL OR r.path = ?1 "
+                  "ORDER BY k.title, k.uuid",
+                  &st, diag, "s", api_root);
     if (err != KASA_OK)
         return err;
     while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
@@ -874,12 +885,10 @@ static kasa_err collection_row(kasa_store *s, const char *uuid, int64_t *id,
     kasa_err err;
     int rc;
 
-    err = kasa__store_stmt(s,
-                           "SELECT id, last_added FROM collections "
-                           "WHERE uuid = ?1",
-                           &st, diag);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 1, uuid);
+    err = prepare(s,
+                  "SELECT id, last_added FROM collections "
+                  "WHERE uuid = ?1",
+                  &st, diag, "s", uuid);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -931,31 +940,14 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
     int rc;
 
     /* the common case first: a version never seen */
-    err = kasa__store_stmt(
-        s,
-        "INSERT INTO objects (stix_id, version_key, version, type, "
-        "spec_version, json, revoked, valid_from, valid_until) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-        "ON CONFLICT (stix_id, version_key) DO NOTHING",
-        &st, diag);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 1, o->id);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 2, o->version_key);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 3, o->version);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 4, o->type);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 5, o->spec_version);
-    if (err == KASA_OK)
-        err = s->drv->bind_text(st, 6, o->json, o->json_len);
-    if (err == KASA_OK)
-        err = s->drv->bind_int64(st, 7, o->revoked);
-    if (err == KASA_OK)
-        err = bind_opt_int(s, st, 8, o->valid_from_us, INT64_MIN);
-    if (err == KASA_OK)
-        err = bind_opt_int(s, st, 9, o->valid_until_us, INT64_MAX);
+    err = prepare(s,
+                  "INSERT INTO objects (stix_id, version_key, version, type, "
+                  "spec_version, json, revoked, valid_from, valid_until) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                  "ON CONFLICT (stix_id, version_key) DO NOTHING",
+                  &st, diag, "ssssslimM", o->id, o->version_key, o->version,
+                  o->type, o->spec_version, o->json, o->json_len,
+                  (int64_t)o->revoked, o->valid_from_us, o->valid_until_us);
     if (err == KASA_OK)
         err = run(s, st, diag);
     if (err != KASA_OK)
@@ -970,14 +962,10 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
         const char *json;
         size_t jl;
 
-        err = kasa__store_stmt(s,
-                               "SELECT id, json FROM objects "
-                               "WHERE stix_id = ?1 AND version_key = ?2",
-                               &st, diag);
-        if (err == KASA_OK)
-            err = bind_str(s, st, 1, o->id);
-        if (err == KASA_OK)
-            err = bind_str(s, st, 2, o->version_key);
+        err = prepare(s,
+                      "SELECT id, json FROM objects "
+                      "WHERE stix_id = ?1 AND version_key = ?2",
+                      &st, diag, "ss", o->id, o->version_key);
         if (err != KASA_OK)
             return err;
         rc = s->drv->step(st, diag);
@@ -995,17 +983,11 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
         err = run(s, st, diag);
         if (err != KASA_OK)
             return err;
-        err = kasa__store_stmt(s,
-                               "SELECT date_added FROM collection_objects "
-                               "WHERE stix_id = ?1 AND version_key = ?2 "
-                               "AND collection = ?3",
-                               &st, diag);
-        if (err == KASA_OK)
-            err = bind_str(s, st, 1, o->id);
-        if (err == KASA_OK)
-            err = bind_str(s, st, 2, o->version_key);
-        if (err == KASA_OK)
-            err = s->drv->bind_int64(st, 3, coll);
+        err = prepare(s,
+                      "SELECT date_added FROM collection_objects "
+                      "WHERE stix_id = ?1 AND version_key = ?2 "
+                      "AND collection = ?3",
+                      &st, diag, "ssi", o->id, o->version_key, coll);
         if (err == KASA_OK)
             err = run_int(s, st, -1, &res->date_added, diag);
         if (err != KASA_OK)
@@ -1018,7 +1000,7 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
         if (strcmp(o->type, "indicator") == 0) {
             err = kasa__store_seq(s, &seq, diag);
             if (err == KASA_OK)
-                err = kasa__store_stmt(
+                err = prepare(
                     s,
                     "INSERT INTO indicators (stix_id, object, version_key, "
                     "revoked, valid_from, valid_until, from_wake, "
@@ -1036,23 +1018,9 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
                     "until_wake = excluded.until_wake, seq = excluded.seq "
                     "WHERE excluded.version_key > indicators.version_key "
                     "OR indicators.object IS NULL",
-                    &st, diag);
-            if (err == KASA_OK)
-                err = bind_str(s, st, 1, o->id);
-            if (err == KASA_OK)
-                err = s->drv->bind_int64(st, 2, obj);
-            if (err == KASA_OK)
-                err = bind_str(s, st, 3, o->version_key);
-            if (err == KASA_OK)
-                err = s->drv->bind_int64(st, 4, o->revoked);
-            if (err == KASA_OK)
-                err = bind_opt_int(s, st, 5, o->valid_from_us, INT64_MIN);
-            if (err == KASA_OK)
-                err = bind_opt_int(s, st, 6, o->valid_until_us, INT64_MAX);
-            if (err == KASA_OK)
-                err = s->drv->bind_int64(st, 7, seq);
-            if (err == KASA_OK)
-                err = s->drv->bind_int64(st, 8, kasa_now_us());
+                    &st, diag, "sisimMii", o->id, obj, o->version_key,
+                    (int64_t)o->revoked, o->valid_from_us, o->valid_until_us,
+                    seq, kasa_now_us());
             if (err == KASA_OK)
                 err = run(s, st, diag);
             if (err != KASA_OK)
@@ -1061,25 +1029,12 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
     }
     res->outcome = KASA_ADD_ADDED;
     res->date_added = next_date_added(last);
-    err = kasa__store_stmt(s,
-                           "INSERT INTO collection_objects (collection, "
-                           "date_added, object, stix_id, version_key, type, "
-                           "spec_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                           &st, diag);
-    if (err == KASA_OK)
-        err = s->drv->bind_int64(st, 1, coll);
-    if (err == KASA_OK)
-        err = s->drv->bind_int64(st, 2, res->date_added);
-    if (err == KASA_OK)
-        err = s->drv->bind_int64(st, 3, obj);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 4, o->id);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 5, o->version_key);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 6, o->type);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 7, o->spec_version);
+    err = prepare(s,
+                  "INSERT INTO collection_objects (collection, "
+                  "date_added, object, stix_id, version_key, type, "
+                  "spec_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                  &st, diag, "iiissss", coll, res->date_added, obj, o->id,
+                  o->version_key, o->type, o->spec_version);
     if (err == KASA_OK)
         err = run(s, st, diag);
     return err;
@@ -1091,14 +1046,10 @@ kasa_err kasa__store_set_last_added(kasa_store *s, int64_t coll, int64_t last,
     kasa__stmt *st;
     kasa_err err;
 
-    err = kasa__store_stmt(s,
-                           "UPDATE collections SET last_added = ?2 "
-                           "WHERE id = ?1",
-                           &st, diag);
-    if (err == KASA_OK)
-        err = s->drv->bind_int64(st, 1, coll);
-    if (err == KASA_OK)
-        err = s->drv->bind_int64(st, 2, last);
+    err = prepare(s,
+                  "UPDATE collections SET last_added = ?2 "
+                  "WHERE id = ?1",
+                  &st, diag, "ii", coll, last);
     if (err == KASA_OK)
         err = run(s, st, diag);
     return err;
@@ -1554,13 +1505,11 @@ static kasa_err indicator_refresh(kasa_store *s, const char *id,
     kasa_err err;
     int rc;
 
-    err = kasa__store_stmt(s,
-                           "SELECT id, version_key, revoked, valid_from, "
-                           "valid_until FROM objects WHERE stix_id = ?1 "
-                           "ORDER BY version_key DESC LIMIT 1",
-                           &st, diag);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 1, id);
+    err = prepare(s,
+                  "SELECT id, version_key, revoked, valid_from, "
+                  "valid_until FROM objects WHERE stix_id = ?1 "
+                  "ORDER BY version_key DESC LIMIT 1",
+                  &st, diag, "s", id);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -1584,35 +1533,23 @@ static kasa_err indicator_refresh(kasa_store *s, const char *id,
     if (err != KASA_OK)
         return err;
     if (obj < 0) {
-        err = kasa__store_stmt(s,
-                               "UPDATE indicators SET object = NULL, "
-                               "seq = ?2 WHERE stix_id = ?1",
-                               &st, diag);
-        if (err == KASA_OK)
-            err = bind_str(s, st, 1, id);
-        if (err == KASA_OK)
-            err = s->drv->bind_int64(st, 2, seq);
+        err = prepare(s,
+                      "UPDATE indicators SET object = NULL, "
+                      "seq = ?2 WHERE stix_id = ?1",
+                      &st, diag, "si", id, seq);
         return err == KASA_OK ? run(s, st, diag) : err;
     }
-    err = kasa__store_stmt(s,
-                           "UPDATE indicators SET object = ?2, "
-                           "version_key = ?3, revoked = ?4, valid_from = ?5, "
-                           "valid_until = ?6, seq = ?7, "
-                           "from_wake = CASE WHEN valid_from > ?8 "
-                           "THEN valid_from END, "
-                           "until_wake = CASE WHEN valid_until > ?8 "
-                           "THEN valid_until END "
-                           "WHERE stix_id = ?1 "
-                           "AND (object IS NULL OR object <> ?2)",
-                           &st, diag);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 1, id);
-    if (err == KASA_OK)
-        err = s->drv->bind_int64(st, 2, obj);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 3, key);
-    if (err == KASA_OK)
-        err = s->drv->bind_int64(st, 4, revoked);
+    err = prepare(s,
+                  "UPDATE indicators SET object = ?2, "
+                  "version_key = ?3, revoked = ?4, valid_from = ?5, "
+                  "valid_until = ?6, seq = ?7, "
+                  "from_wake = CASE WHEN valid_from > ?8 "
+                  "THEN valid_from END, "
+                  "until_wake = CASE WHEN valid_until > ?8 "
+                  "THEN valid_until END "
+                  "WHERE stix_id = ?1 "
+                  "AND (object IS NULL OR object <> ?2)",
+                  &st, diag, "sisi", id, obj, key, revoked);
     if (err == KASA_OK)
         err =
             vf_null ? s->drv->bind_null(st, 5) : s->drv->bind_int64(st, 5, vf);
@@ -1701,25 +1638,19 @@ kasa_err kasa_store_delete(kasa_store *s, const char *collection,
     }
     err = run(s, st, diag);
     for (i = 0; i < n && err == KASA_OK; i++) {
-        err = kasa__store_stmt(s,
-                               "DELETE FROM collection_objects "
-                               "WHERE collection = ?1 AND date_added = ?2",
-                               &st, diag);
-        if (err == KASA_OK)
-            err = s->drv->bind_int64(st, 1, coll);
-        if (err == KASA_OK)
-            err = s->drv->bind_int64(st, 2, objs[2 * i + 1]);
+        err = prepare(s,
+                      "DELETE FROM collection_objects "
+                      "WHERE collection = ?1 AND date_added = ?2",
+                      &st, diag, "ii", coll, objs[2 * i + 1]);
         if (err == KASA_OK)
             err = run(s, st, diag);
         if (err == KASA_OK)
-            err = kasa__store_stmt(
+            err = prepare(
                 s,
                 "DELETE FROM objects WHERE id = ?1 AND NOT EXISTS "
                 "(SELECT 1 FROM collection_objects c WHERE c.stix_id = "
                 "objects.stix_id AND c.version_key = objects.version_key)",
-                &st, diag);
-        if (err == KASA_OK)
-            err = s->drv->bind_int64(st, 1, objs[2 * i]);
+                &st, diag, "i", objs[2 * i]);
         if (err == KASA_OK)
             err = run(s, st, diag);
     }
@@ -1746,28 +1677,19 @@ kasa_err kasa_store_status_put(kasa_store *s, const char *id,
     err = write_begin(s, &own, diag);
     if (err != KASA_OK)
         return err;
-    err = kasa__store_stmt(s, "DELETE FROM statuses WHERE expires < ?1", &st,
-                           diag);
-    if (err == KASA_OK)
-        err = s->drv->bind_int64(st, 1, now);
+    err = prepare(s, "DELETE FROM statuses WHERE expires < ?1", &st, diag, "i",
+                  now);
     if (err == KASA_OK)
         err = run(s, st, diag);
     if (err == KASA_OK)
-        err = kasa__store_stmt(s,
-                               "INSERT INTO statuses (api_root, id, json, "
-                               "expires) VALUES (?1, ?2, ?3, ?4) "
-                               "ON CONFLICT (api_root, id) DO UPDATE SET "
-                               "json = excluded.json, "
-                               "expires = excluded.expires",
-                               &st, diag);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 1, api_root);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 2, id);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 3, json);
-    if (err == KASA_OK)
-        err = s->drv->bind_int64(st, 4, now + keep_seconds * 1000000);
+        err = prepare(s,
+                      "INSERT INTO statuses (api_root, id, json, "
+                      "expires) VALUES (?1, ?2, ?3, ?4) "
+                      "ON CONFLICT (api_root, id) DO UPDATE SET "
+                      "json = excluded.json, "
+                      "expires = excluded.expires",
+                      &st, diag, "sssi", api_root, id, json,
+                      now + keep_seconds * 1000000);
     if (err == KASA_OK)
         err = run(s, st, diag);
     return write_end(s, own, err, diag);
@@ -1782,14 +1704,10 @@ kasa_err kasa_store_status_get(kasa_store *s, const char *id,
     int rc;
 
     *json = NULL;
-    err = kasa__store_stmt(s,
-                           "SELECT json FROM statuses WHERE api_root = ?1 "
-                           "AND id = ?2",
-                           &st, diag);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 1, api_root);
-    if (err == KASA_OK)
-        err = bind_str(s, st, 2, id);
+    err = prepare(s,
+                  "SELECT json FROM statuses WHERE api_root = ?1 "
+                  "AND id = ?2",
+                  &st, diag, "ss", api_root, id);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -1908,20 +1826,18 @@ kasa_err kasa_store_stats_get(kasa_store *s, int64_t now_us,
     int rc;
 
     memset(out, 0, sizeof(*out));
-    err = kasa__store_stmt(
-        s,
-        "SELECT (SELECT count(*) FROM api_roots), "
-        "(SELECT count(*) FROM collections), "
-        "(SELECT count(DISTINCT stix_id) FROM objects), "
-        "(SELECT count(*) FROM objects), "
-        "(SELECT count(*) FROM collection_objects), "
-        "(SELECT count(*) FROM indicators WHERE object IS NOT NULL AND "
-        "revoked = 0 AND (valid_from IS NULL OR valid_from <= ?1) AND "
-        "(valid_until IS NULL OR valid_until > ?1)), "
-        "(SELECT count(*) FROM statuses)",
-        &st, diag);
-    if (err == KASA_OK)
-        err = s->drv->bind_int64(st, 1, now_us);
+    err =
+        prepare(s,
+                "SELECT (SELECT count(*) FROM api_roots), "
+                "(SELECT count(*) FROM collections), "
+                "(SELECT count(DISTINCT stix_id) FROM objects), "
+                "(SELECT count(*) FROM objects), "
+                "(SELECT count(*) FROM collection_objects), "
+                "(SELECT count(*) FROM indicators WHERE object IS NOT NULL AND "
+                "revoked = 0 AND (valid_from IS NULL OR valid_from <= ?1) AND "
+                "(valid_until IS NULL OR valid_until > ?1)), "
+                "(SELECT count(*) FROM statuses)",
+                &st, diag, "i", now_us);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
