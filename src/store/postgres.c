@@ -32,7 +32,6 @@ struct kasa__stmt {
     PGresult *res;
     int row; /* the current row, -1 before the first */
     bool ran;
-    unsigned char *blob; /* the last column decoded from bytea */
 };
 
 static unsigned stmt_counter;
@@ -235,12 +234,6 @@ static kasa_err drv_bind_int64(kasa__stmt *st, int i, int64_t v)
     return KASA_OK;
 }
 
-static kasa_err drv_bind_blob(kasa__stmt *st, int i, const void *v, size_t len)
-{
-    /* bytea's binary format is its bytes, as text's is */
-    return drv_bind_text(st, i, v, len);
-}
-
 static kasa_err drv_bind_null(kasa__stmt *st, int i)
 {
     pg_param *p = param(st, i);
@@ -304,16 +297,6 @@ static const char *drv_col_text(kasa__stmt *st, int col, size_t *len)
     return PQgetvalue(st->res, st->row, col);
 }
 
-static const unsigned char *drv_col_blob(kasa__stmt *st, int col, size_t *len)
-{
-    PQfreemem(st->blob);
-    st->blob = PQunescapeBytea(
-        (const unsigned char *)PQgetvalue(st->res, st->row, col), len);
-    if (st->blob == NULL)
-        *len = 0;
-    return st->blob;
-}
-
 static bool drv_col_null(kasa__stmt *st, int col)
 {
     return PQgetisnull(st->res, st->row, col) != 0;
@@ -329,7 +312,6 @@ static void drv_finalize(kasa__stmt *st)
     if (st == NULL)
         return;
     PQclear(st->res);
-    PQfreemem(st->blob);
     free(st->params);
     free(st);
 }
@@ -748,17 +730,8 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
                 "FROM unnest(?1::text::int[], ?2::text::bigint[]) AS u (seq, "
                 "id) JOIN kasa_incoming i ON i.seq = u.seq "
                 "WHERE i.type = 'indicator' "
-                "ORDER BY i.stix_id, i.version_key DESC "
-                "ON CONFLICT (stix_id) DO UPDATE SET "
-                "object = excluded.object, "
-                "version_key = excluded.version_key, "
-                "revoked = excluded.revoked, "
-                "valid_from = excluded.valid_from, "
-                "valid_until = excluded.valid_until, "
-                "from_wake = excluded.from_wake, "
-                "until_wake = excluded.until_wake, seq = excluded.seq "
-                "WHERE excluded.version_key > indicators.version_key "
-                "OR indicators.object IS NULL",
+                "ORDER BY i.stix_id, i.version_key "
+                "DESC " KASA__INDICATOR_UPSERT,
                 &st, diag);
         if (err == KASA_OK)
             err = drv_bind_text(st, 1, a1, strlen(a1));
@@ -803,12 +776,10 @@ static const kasa__driver postgres_driver = {
     .reset = drv_reset,
     .bind_text = drv_bind_text,
     .bind_int64 = drv_bind_int64,
-    .bind_blob = drv_bind_blob,
     .bind_null = drv_bind_null,
     .step = drv_step,
     .col_int64 = drv_col_int64,
     .col_text = drv_col_text,
-    .col_blob = drv_col_blob,
     .col_null = drv_col_null,
     .changes = drv_changes,
     .finalize = drv_finalize,

@@ -180,11 +180,6 @@ static kasa_err drv_bind_int64(kasa__stmt *st, int i, int64_t v)
     return bind_rc(sqlite3_bind_int64(st->st, i, v));
 }
 
-static kasa_err drv_bind_blob(kasa__stmt *st, int i, const void *v, size_t len)
-{
-    return bind_rc(sqlite3_bind_blob64(st->st, i, v, len, SQLITE_STATIC));
-}
-
 static kasa_err drv_bind_null(kasa__stmt *st, int i)
 {
     return bind_rc(sqlite3_bind_null(st->st, i));
@@ -218,14 +213,6 @@ static const char *drv_col_text(kasa__stmt *st, int col, size_t *len)
 
     *len = (size_t)sqlite3_column_bytes(st->st, col);
     return v ? v : "";
-}
-
-static const unsigned char *drv_col_blob(kasa__stmt *st, int col, size_t *len)
-{
-    const unsigned char *v = sqlite3_column_blob(st->st, col);
-
-    *len = (size_t)sqlite3_column_bytes(st->st, col);
-    return v;
 }
 
 static bool drv_col_null(kasa__stmt *st, int col)
@@ -321,12 +308,10 @@ static const kasa__driver sqlite_driver = {
     .reset = drv_reset,
     .bind_text = drv_bind_text,
     .bind_int64 = drv_bind_int64,
-    .bind_blob = drv_bind_blob,
     .bind_null = drv_bind_null,
     .step = drv_step,
     .col_int64 = drv_col_int64,
     .col_text = drv_col_text,
-    .col_blob = drv_col_blob,
     .col_null = drv_col_null,
     .changes = drv_changes,
     .last_id = drv_last_id,

@@ -1007,17 +1007,8 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
                     "until_wake, seq) "
                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
                     "CASE WHEN ?5 > ?8 THEN ?5 END, "
-                    "CASE WHEN ?6 > ?8 THEN ?6 END, ?7) "
-                    "ON CONFLICT (stix_id) DO UPDATE SET "
-                    "object = excluded.object, "
-                    "version_key = excluded.version_key, "
-                    "revoked = excluded.revoked, "
-                    "valid_from = excluded.valid_from, "
-                    "valid_until = excluded.valid_until, "
-                    "from_wake = excluded.from_wake, "
-                    "until_wake = excluded.until_wake, seq = excluded.seq "
-                    "WHERE excluded.version_key > indicators.version_key "
-                    "OR indicators.object IS NULL",
+                    "CASE WHEN ?6 > ?8 THEN ?6 END, "
+                    "?7) " KASA__INDICATOR_UPSERT,
                     &st, diag, "sisimMii", o->id, obj, o->version_key,
                     (int64_t)o->revoked, o->valid_from_us, o->valid_until_us,
                     seq, kasa_now_us());

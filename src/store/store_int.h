@@ -39,14 +39,12 @@ typedef struct kasa__driver {
     void (*reset)(kasa__stmt *st);
     kasa_err (*bind_text)(kasa__stmt *st, int i, const char *v, size_t len);
     kasa_err (*bind_int64)(kasa__stmt *st, int i, int64_t v);
-    kasa_err (*bind_blob)(kasa__stmt *st, int i, const void *v, size_t len);
     kasa_err (*bind_null)(kasa__stmt *st, int i);
     /* Run (first call) or advance: KASA__ROW, KASA__DONE, or a negative
      * kasa_err with diag filled in. */
     int (*step)(kasa__stmt *st, kasa_diag *diag);
     int64_t (*col_int64)(kasa__stmt *st, int col);
     const char *(*col_text)(kasa__stmt *st, int col, size_t *len);
-    const unsigned char *(*col_blob)(kasa__stmt *st, int col, size_t *len);
     bool (*col_null)(kasa__stmt *st, int col);
     /* Rows changed by the last run of st. */
     int64_t (*changes)(kasa__stmt *st);
@@ -66,6 +64,17 @@ typedef struct kasa__driver {
     int64_t (*db_bytes)(kasa_store *s);
     void (*close)(kasa_store *s);
 } kasa__driver;
+
+/* How an add moves an indicator's active-set entry to a newer version (and
+ * never to an older one), for the statements that insert into it. */
+#define KASA__INDICATOR_UPSERT                                                 \
+    "ON CONFLICT (stix_id) DO UPDATE SET object = excluded.object, "           \
+    "version_key = excluded.version_key, revoked = excluded.revoked, "         \
+    "valid_from = excluded.valid_from, valid_until = excluded.valid_until, "   \
+    "from_wake = excluded.from_wake, until_wake = excluded.until_wake, "       \
+    "seq = excluded.seq "                                                      \
+    "WHERE excluded.version_key > indicators.version_key "                     \
+    "OR indicators.object IS NULL"
 
 #define KASA__STMT_CACHE 48
 
