@@ -30,11 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "core/core.h"
 #include "kasa/pattern.h"
 #include "kasa/stix.h"
+#include "stix/stix_int.h"
 
 /* Labels kept per object, and the bytes kept of one label or name: tags
  * beyond these are dropped, long names cut at a character boundary. */
@@ -357,37 +356,6 @@ static bool uuid_norm(const char *s, size_t n, char out[37])
     }
     out[36] = '\0';
     return true;
-}
-
-/* A UUIDv5 (RFC 4122, 4.3) in the STIX namespace over `name`. */
-static kasa_err uuid_v5(const char *name, size_t n, char out[37])
-{
-    static const unsigned char ns[16] = {0x00, 0xab, 0xed, 0xb4, 0xaa, 0x42,
-                                         0x46, 0x6c, 0x9c, 0x01, 0xfe, 0xd2,
-                                         0x33, 0x15, 0xa9, 0xb7};
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    kasa_err err = KASA_ENOMEM;
-
-    if (ctx == NULL)
-        return KASA_ENOMEM;
-    if (EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1 ||
-        EVP_DigestUpdate(ctx, ns, sizeof(ns)) != 1 ||
-        EVP_DigestUpdate(ctx, name, n) != 1 ||
-        EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen < 16)
-        goto out;
-    md[6] = (unsigned char)((md[6] & 0x0f) | 0x50);
-    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80);
-    snprintf(out, 37,
-             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-             "%02x%02x%02x%02x%02x%02x",
-             md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], md[8],
-             md[9], md[10], md[11], md[12], md[13], md[14], md[15]);
-    err = KASA_OK;
-out:
-    EVP_MD_CTX_free(ctx);
-    return err;
 }
 
 /* The length of the longest prefix of s[0..n) of at most `max` bytes that
@@ -1115,7 +1083,7 @@ static kasa_err make_identity(conv *c, const json_t *ev, const char *root,
     jv = json_object_get(org, "uuid");
     if (!json_is_string(jv) ||
         !uuid_norm(json_string_value(jv), json_string_length(jv), uuid)) {
-        err = uuid_v5(name, strlen(name), uuid);
+        err = kasa__stix_uuid5(name, strlen(name), uuid);
         if (err != KASA_OK)
             return nomem(c);
     }

@@ -375,6 +375,16 @@ static kasa_err uuid5(const char *name, size_t n, unsigned char u[16])
     return KASA_OK;
 }
 
+kasa_err kasa__stix_uuid5(const char *name, size_t n, char out[37])
+{
+    unsigned char u[16];
+    kasa_err err = uuid5(name, n, u);
+
+    if (err == KASA_OK)
+        uuid_text(u, out);
+    return err;
+}
+
 kasa_err kasa_stix_sco_id(const json_t *obj, char out[KASA_STIX_ID_MAX],
                           kasa_stix_diag *d)
 {

@@ -69,6 +69,9 @@ bool kasa__stix_prop_name_ok(const char *s, size_t n);
 
 /* An RFC 4122 UUID (versions 1-5, the RFC's variant) in its 36-character
  * text form, either case of hex. */
+/* The UUIDv5 (RFC 4122, 4.3) in the STIX namespace over `name`, as text.
+ * KASA_OK, or KASA_ENOMEM. */
+kasa_err kasa__stix_uuid5(const char *name, size_t n, char out[37]);
 bool kasa__stix_uuid_ok(const char *s, size_t n);
 
 /*
