@@ -511,6 +511,9 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
                        size_t n, kasa_add_result *res, kasa_diag *diag)
 {
     size_t *first = NULL, *newv = NULL, *memb = NULL, nnew = 0, nmemb = 0, i;
+    size_t *uniq = NULL, *old = NULL, nu = 0, nold = 0;
+    int64_t *uids = NULL, base = 0;
+    char *a0 = NULL, *a6 = NULL, *a7 = NULL;
     int64_t *state = NULL, *dates = NULL, last = 0, seq;
     int64_t *objid = NULL, *mobj = NULL, *nobj = NULL;
     char *a1 = NULL, *a2 = NULL, *a3 = NULL, *a4 = NULL, *a5 = NULL;
@@ -520,8 +523,9 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
     kasa_err err;
     int rc;
 
-    /* -2: not stored yet; -1: stored elsewhere, not in this collection;
-     * -3: stored and different; >= 0: date_added in this collection */
+    /* -2: stored now; -1: stored before, not in this collection; -3:
+     * stored before and different; >= 0: date_added in this collection;
+     * -4: not inserted, not yet looked at */
     first = same_as_earlier(o, n);
     state = malloc((n ? n : 1) * sizeof(*state));
     newv = malloc((n ? n : 1) * sizeof(*newv));
@@ -530,8 +534,12 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
     objid = malloc((n ? n : 1) * sizeof(*objid));
     mobj = malloc((n ? n : 1) * sizeof(*mobj));
     nobj = malloc((n ? n : 1) * sizeof(*nobj));
+    uniq = malloc((n ? n : 1) * sizeof(*uniq));
+    old = malloc((n ? n : 1) * sizeof(*old));
+    uids = malloc((n ? n : 1) * sizeof(*uids));
     if (first == NULL || state == NULL || newv == NULL || memb == NULL ||
-        dates == NULL || objid == NULL || mobj == NULL || nobj == NULL) {
+        dates == NULL || objid == NULL || mobj == NULL || nobj == NULL ||
+        uniq == NULL || old == NULL || uids == NULL) {
         err = KASA_ENOMEM;
         goto out;
     }
@@ -561,41 +569,124 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
         err = copy_in(s, &b, diag);
     if (err != KASA_OK)
         goto out;
-    err = kasa__store_stmt(
-        s,
-        "SELECT i.seq, o.json = i.json, (SELECT c.date_added FROM "
-        "collection_objects c WHERE c.stix_id = i.stix_id AND "
-        "c.version_key = i.version_key AND c.collection = ?1), "
-        "CASE WHEN o.json = i.json THEN NULL ELSE o.json END, o.id "
-        /* LATERAL: one index probe per incoming row, whatever the
-         * planner guesses of a temporary table it has no statistics of */
-        "FROM kasa_incoming i CROSS JOIN LATERAL (SELECT o.id, o.json "
-        "FROM objects o WHERE o.stix_id = i.stix_id "
-        "AND o.version_key = i.version_key) o",
-        &st, diag);
-    if (err == KASA_OK)
-        err = drv_bind_int64(st, 1, coll);
-    if (err != KASA_OK)
-        goto out;
-    while ((rc = drv_step(st, diag)) == KASA__ROW) {
-        size_t k = (size_t)drv_col_int64(st, 0);
+    /* ids for every distinct version of the batch from the table's own
+     * sequence, in one call (adds hold the add lock, so no other kasa
+     * takes ids meanwhile; gaps for versions already stored are fine) */
+    for (i = 0; i < n; i++)
+        if (first[i] == i)
+            uniq[nu++] = i;
+    if (nu > 0) {
+        err = kasa__store_stmt(
+            s,
+            "SELECT setval(pg_get_serial_sequence('objects', 'id'), "
+            "nextval(pg_get_serial_sequence('objects', 'id')) + "
+            "?1::text::bigint - 1)",
+            &st, diag);
+        if (err == KASA_OK)
+            err = drv_bind_int64(st, 1, (int64_t)nu);
+        if (err == KASA_OK && (rc = drv_step(st, diag)) != KASA__ROW)
+            err = rc < 0 ? (kasa_err)-rc
+                         : kasa__store_fail(diag, KASA_EIO,
+                                            "postgresql: no ids given");
+        if (err != KASA_OK)
+            goto out;
+        base = drv_col_int64(st, 0) - (int64_t)nu + 1;
+        for (i = 0; i < nu; i++) {
+            uids[i] = base + (int64_t)i;
+            state[uniq[i]] = -4; /* not known to be new yet */
+        }
+        a0 = int_array(uniq, nu, NULL);
+        a6 = int_array(uniq, nu, uids);
+        if (a0 == NULL || a6 == NULL) {
+            err = KASA_ENOMEM;
+            goto out;
+        }
+        /* the insert is the probe: what the unique index turns away is
+         * stored already, and only those are looked at again */
+        err = kasa__store_stmt(
+            s,
+            "INSERT INTO objects (id, stix_id, version_key, version, type, "
+            "spec_version, json, revoked, valid_from, valid_until) "
+            "SELECT u.id, i.stix_id, i.version_key, i.version, i.type, "
+            "i.spec_version, i.json, i.revoked, i.valid_from, i.valid_until "
+            "FROM unnest(?1::text::int[], ?2::text::bigint[]) AS u (seq, id) "
+            "JOIN kasa_incoming i ON i.seq = u.seq ORDER BY u.id "
+            "ON CONFLICT (stix_id, version_key) DO NOTHING RETURNING id",
+            &st, diag);
+        if (err == KASA_OK)
+            err = drv_bind_text(st, 1, a0, strlen(a0));
+        if (err == KASA_OK)
+            err = drv_bind_text(st, 2, a6, strlen(a6));
+        if (err != KASA_OK)
+            goto out;
+        while ((rc = drv_step(st, diag)) == KASA__ROW) {
+            int64_t k = drv_col_int64(st, 0) - base;
 
-        if (k >= n)
-            continue;
-        objid[k] = drv_col_int64(st, 4);
-        if (strcmp(PQgetvalue(st->res, st->row, 1), "t") != 0 &&
-            !kasa__store_same_object(PQgetvalue(st->res, st->row, 3),
-                                     (size_t)PQgetlength(st->res, st->row, 3),
-                                     o[k].json, o[k].json_len))
-            state[k] = -3;
-        else if (drv_col_null(st, 2))
-            state[k] = -1;
-        else
-            state[k] = drv_col_int64(st, 2);
+            if (k >= 0 && (size_t)k < nu) {
+                state[uniq[k]] = -2;
+                objid[uniq[k]] = uids[k];
+            }
+        }
+        if (rc < 0) {
+            err = (kasa_err)-rc;
+            goto out;
+        }
     }
-    if (rc < 0) {
-        err = (kasa_err)-rc;
-        goto out;
+    for (i = 0; i < nu; i++)
+        if (state[uniq[i]] == -4)
+            old[nold++] = uniq[i];
+    if (nold > 0) {
+        a7 = int_array(old, nold, NULL);
+        if (a7 == NULL) {
+            err = KASA_ENOMEM;
+            goto out;
+        }
+        err = kasa__store_stmt(
+            s,
+            "SELECT i.seq, o.json = i.json, (SELECT c.date_added FROM "
+            "collection_objects c WHERE c.stix_id = i.stix_id AND "
+            "c.version_key = i.version_key AND c.collection = ?1), "
+            "CASE WHEN o.json = i.json THEN NULL ELSE o.json END, o.id "
+            "FROM unnest(?2::text::int[]) AS u (seq) JOIN kasa_incoming i "
+            "ON i.seq = u.seq CROSS JOIN LATERAL (SELECT o.id, o.json "
+            "FROM objects o WHERE o.stix_id = i.stix_id "
+            "AND o.version_key = i.version_key) o",
+            &st, diag);
+        if (err == KASA_OK)
+            err = drv_bind_int64(st, 1, coll);
+        if (err == KASA_OK)
+            err = drv_bind_text(st, 2, a7, strlen(a7));
+        if (err != KASA_OK)
+            goto out;
+        while ((rc = drv_step(st, diag)) == KASA__ROW) {
+            size_t k = (size_t)drv_col_int64(st, 0);
+
+            if (k >= n)
+                continue;
+            objid[k] = drv_col_int64(st, 4);
+            if (strcmp(PQgetvalue(st->res, st->row, 1), "t") != 0 &&
+                !kasa__store_same_object(
+                    PQgetvalue(st->res, st->row, 3),
+                    (size_t)PQgetlength(st->res, st->row, 3), o[k].json,
+                    o[k].json_len))
+                state[k] = -3;
+            else if (drv_col_null(st, 2))
+                state[k] = -1;
+            else
+                state[k] = drv_col_int64(st, 2);
+        }
+        if (rc < 0) {
+            err = (kasa_err)-rc;
+            goto out;
+        }
+        for (i = 0; i < nold; i++)
+            if (state[old[i]] == -4) {
+                err = kasa__store_fail(diag, KASA_EIO,
+                                       "postgresql: object %s was neither "
+                                       "stored nor found",
+                                       o[old[i]].id);
+                goto out;
+            }
     }
     err = kasa__store_stmt(
         s, "SELECT last_added FROM collections WHERE id = ?1", &st, diag);
@@ -644,33 +735,6 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
     }
     if (nmemb == 0)
         goto out;
-    if (nnew > 0) {
-        /* ids for the new versions, from the table's own sequence: then
-         * nothing below has to look a version up again */
-        int64_t top = 0;
-        size_t k;
-
-        /* one call moves the sequence past all of them: adds hold the add
-         * lock, so no other kasa takes ids meanwhile (and others that
-         * might only ever get ids past these) */
-        err = kasa__store_stmt(
-            s,
-            "SELECT setval(pg_get_serial_sequence('objects', 'id'), "
-            "nextval(pg_get_serial_sequence('objects', 'id')) + "
-            "?1::text::bigint - 1)",
-            &st, diag);
-        if (err == KASA_OK)
-            err = drv_bind_int64(st, 1, (int64_t)nnew);
-        if (err == KASA_OK && (rc = drv_step(st, diag)) != KASA__ROW)
-            err = rc < 0 ? (kasa_err)-rc
-                         : kasa__store_fail(diag, KASA_EIO,
-                                            "postgresql: no ids given");
-        if (err != KASA_OK)
-            goto out;
-        top = drv_col_int64(st, 0);
-        for (k = 0; k < nnew; k++)
-            objid[newv[k]] = top - (int64_t)nnew + 1 + (int64_t)k;
-    }
     for (i = 0; i < nmemb; i++)
         mobj[i] = objid[memb[i]];
     for (i = 0; i < nnew; i++)
@@ -683,25 +747,6 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
     if (a1 == NULL || a2 == NULL || a3 == NULL || a4 == NULL || a5 == NULL) {
         err = KASA_ENOMEM;
         goto out;
-    }
-    if (nnew > 0) {
-        err = kasa__store_stmt(
-            s,
-            "INSERT INTO objects (id, stix_id, version_key, version, type, "
-            "spec_version, json, revoked, valid_from, valid_until) "
-            "SELECT u.id, i.stix_id, i.version_key, i.version, i.type, "
-            "i.spec_version, i.json, i.revoked, i.valid_from, i.valid_until "
-            "FROM unnest(?1::text::int[], ?2::text::bigint[]) AS u (seq, id) "
-            "JOIN kasa_incoming i ON i.seq = u.seq ORDER BY u.id",
-            &st, diag);
-        if (err == KASA_OK)
-            err = drv_bind_text(st, 1, a1, strlen(a1));
-        if (err == KASA_OK)
-            err = drv_bind_text(st, 2, a5, strlen(a5));
-        if (err == KASA_OK && (rc = drv_step(st, diag)) < 0)
-            err = (kasa_err)-rc;
-        if (err != KASA_OK)
-            goto out;
     }
     err = kasa__store_stmt(
         s,
@@ -765,6 +810,12 @@ out:
     free(objid);
     free(mobj);
     free(nobj);
+    free(uniq);
+    free(old);
+    free(uids);
+    free(a0);
+    free(a6);
+    free(a7);
     free(a1);
     free(a2);
     free(a3);
