@@ -139,6 +139,10 @@ committed() {
 
 # import ARGS...: kasa import of the bundle, in the background; $pid.
 import_bg() {
+    # a kill can land before the shell has even opened these for the new
+    # run: the last run's progress must not be read as this one's
+    : >"$TMP/import.out"
+    : >"$TMP/import.err"
     # a commit per batch of 2,000: many commit points for the kills to hit
     "$KASA" import --progress json --commit-every 2000 --store "$STORE" "$@" \
         "$TMP/bundle.json" \
