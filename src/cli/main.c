@@ -6,6 +6,7 @@
  * decides which one runs and turns a failed write of the output into an
  * exit status.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -32,7 +33,7 @@ typedef struct kasa_cli_topic {
 
 static const kasa_cli_topic kasa_cli_topics[] = {
     {"kasa",
-     "usage: kasa [--version] [--help] <command> [<args>]\n"
+     "usage: kasa [--version] [--help] [--store URI] <command> [<args>]\n"
      "\n"
      "kasa shares STIX 2.1 cyber threat indicators between partners and\n"
      "matches their patterns against what your own sensors observed.\n"
@@ -58,6 +59,8 @@ static const kasa_cli_topic kasa_cli_topics[] = {
      "options:\n"
      "  -h, --help       show this help\n"
      "  --version        print the version of kasa\n"
+     "  --store URI      the store of the command that follows (as its own\n"
+     "                   --store, or $KASA_STORE)\n"
      "\n" KASA_CLI_EXIT_HELP},
     {"pattern",
      "usage: kasa pattern <check|match|inspect> [options] ...\n"
@@ -309,6 +312,28 @@ static int kasa_cli_dispatch(int argc, char **argv)
 {
     const char *cmd;
 
+    /* --store before the command is the store of whatever command
+     * follows: it becomes $KASA_STORE, which a command's own --store
+     * still overrides */
+    while (argc >= 2 && strncmp(argv[1], "--store", 7) == 0 &&
+           (argv[1][7] == '\0' || argv[1][7] == '=')) {
+        const char *uri = argv[1][7] == '=' ? argv[1] + 8 : NULL;
+        int used = 1;
+
+        if (uri == NULL) {
+            if (argc < 3)
+                return kasa_cli_usage_error("kasa --help",
+                                            "--store needs a store URI");
+            uri = argv[2];
+            used = 2;
+        }
+        if (setenv("KASA_STORE", uri, 1) != 0) {
+            fputs("kasa: error: out of memory\n", stderr);
+            return KASA_CLI_EXIT_ERROR;
+        }
+        argc -= used;
+        argv += used;
+    }
     if (argc < 2)
         return kasa_cli_usage_error("kasa --help", "no command given");
     cmd = argv[1];

@@ -712,6 +712,19 @@ expect_rc 0
 expect_stored_n 7
 expect_stored_n 4 --store "sqlite:$TMP/explicit.db"
 
+t "--store before the command is that command's store"
+run --store "sqlite:$TMP/explicit.db" stats
+expect_rc 0
+expect_out_re '^object versions +4$'
+run --store="sqlite:$TMP/explicit.db" import --store "sqlite:$TMP/own.db" \
+    "$DATA/objects.jsonl"
+expect_rc 0
+expect_stored_n 4 --store "sqlite:$TMP/own.db"
+expect_stored_n 4 --store "sqlite:$TMP/explicit.db"
+run --store
+expect_rc 2
+expect_err "--store needs a store URI"
+
 t "an unknown store scheme"
 run import --store mysql://db.example.org/kasa "$DATA/bundle.json"
 expect_rc 2
