@@ -140,6 +140,27 @@ static kasa_err prepare(kasa_store *s, const char *sql, kasa__stmt **st,
     return err;
 }
 
+/* Make room in the array `items` points to (each element `size` bytes,
+ * *cap of them) for one more than `len`, doubling.  False when memory runs
+ * out (the array unchanged).  The pointer is read and written with memcpy:
+ * it is a kasa_record *, an int64_t *, ..., never a void *. */
+static bool grow(void *items, size_t *cap, size_t len, size_t size)
+{
+    size_t ncap;
+    void *cur, *nv;
+
+    if (len < *cap)
+        return true;
+    ncap = *cap ? *cap * 2 : 16;
+    memcpy(&cur, items, sizeof(cur));
+    nv = realloc(cur, ncap * size);
+    if (nv == NULL)
+        return false;
+    memcpy(items, &nv, sizeof(nv));
+    *cap = ncap;
+    return true;
+}
+
 /* Run a statement that returns no rows (or whose rows do not matter). */
 static kasa_err run(kasa_store *s, kasa__stmt *st, kasa_diag *diag)
 {
@@ -537,16 +558,9 @@ kasa_err kasa_store_api_roots(kasa_store *s, kasa_api_root **out, size_t *n,
     if (err != KASA_OK)
         return err;
     while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
-        if (len == cap) {
-            kasa_api_root *nv;
-
-            cap = cap ? cap * 2 : 4;
-            nv = realloc(v, cap * sizeof(*v));
-            if (nv == NULL) {
-                rc = -(int)KASA_ENOMEM;
-                break;
-            }
-            v = nv;
+        if (!grow(&v, &cap, len, sizeof(*v))) {
+            rc = -(int)KASA_ENOMEM;
+            break;
         }
         memset(&v[len], 0, sizeof(v[len]));
         v[len].path = dup_col(s, st, 0);
@@ -851,16 +865,9 @@ kasa_err kasa_store_collections(kasa_store *s, const char *api_root,
     if (err != KASA_OK)
         return err;
     while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
-        if (len == cap) {
-            kasa_collection *nv;
-
-            cap = cap ? cap * 2 : 8;
-            nv = realloc(v, cap * sizeof(*v));
-            if (nv == NULL) {
-                rc = -(int)KASA_ENOMEM;
-                break;
-            }
-            v = nv;
+        if (!grow(&v, &cap, len, sizeof(*v))) {
+            rc = -(int)KASA_ENOMEM;
+            break;
         }
         err = read_collection(s, st, &v[len++]);
         if (err != KASA_OK) {
@@ -1337,16 +1344,9 @@ kasa_err kasa_store_query(kasa_store *s, const char *collection,
             out->more = true;
             break;
         }
-        if (out->n == cap) {
-            kasa_record *nr;
-
-            cap = cap ? cap * 2 : 64;
-            nr = realloc(out->records, cap * sizeof(*nr));
-            if (nr == NULL) {
-                rc = -(int)KASA_ENOMEM;
-                break;
-            }
-            out->records = nr;
+        if (!grow(&out->records, &cap, out->n, sizeof(*out->records))) {
+            rc = -(int)KASA_ENOMEM;
+            break;
         }
         r = &out->records[out->n++];
         memset(r, 0, sizeof(*r));
@@ -1607,17 +1607,10 @@ kasa_err kasa_store_delete(kasa_store *s, const char *collection,
         const char *t = s->drv->col_text(st, 1, &tl);
 
         indicator |= tl == 9 && memcmp(t, "indicator", 9) == 0;
-        if (n == cap) {
-            int64_t *no;
-
-            cap = cap ? cap * 2 : 8;
-            /* pairs: the version's row, its date_added here */
-            no = realloc(objs, 2 * cap * sizeof(*no));
-            if (no == NULL) {
-                rc = -(int)KASA_ENOMEM;
-                break;
-            }
-            objs = no;
+        /* pairs: the version's row, its date_added here */
+        if (!grow(&objs, &cap, n, 2 * sizeof(*objs))) {
+            rc = -(int)KASA_ENOMEM;
+            break;
         }
         objs[2 * n] = s->drv->col_int64(st, 0);
         objs[2 * n + 1] = s->drv->col_int64(st, 2);
