@@ -34,8 +34,6 @@ struct kasa__stmt {
     bool ran;
 };
 
-static unsigned stmt_counter;
-
 static PGconn *conn_of(kasa_store *s)
 {
     return s->conn;
@@ -169,7 +167,9 @@ static kasa_err drv_prepare(kasa_store *s, const char *sql, kasa__stmt **out,
         return KASA_ENOMEM;
     st->conn = conn_of(s);
     st->row = -1;
-    snprintf(st->name, sizeof(st->name), "k%u", ++stmt_counter);
+    /* names are per connection, so the counter is the store's: a global
+     * one would be a data race between threads with stores of their own */
+    snprintf(st->name, sizeof(st->name), "k%u", ++s->stmt_seq);
     res = PQprepare(st->conn, st->name, sql, 0, NULL);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         kasa_err err = pg_fail(st->conn, res, diag, "preparing a statement");

@@ -90,6 +90,7 @@ struct kasa_store {
         kasa__stmt *st;
     } cache[KASA__STMT_CACHE];
     unsigned cache_next;
+    unsigned stmt_seq; /* for the backend to name statements */
 };
 
 /* A cached prepared statement for `sql` (reset, ready to bind). */
