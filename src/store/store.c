@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "store/store_int.h"
 
@@ -41,6 +42,20 @@ kasa_err kasa__store_fail(kasa_diag *diag, kasa_err code, const char *fmt, ...)
     vsnprintf(diag->message, sizeof(diag->message), fmt, ap);
     va_end(ap);
     return code;
+}
+
+int64_t kasa__id_hash(const char *id)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    uint64_t h = 0;
+    int i;
+
+    if (!EVP_Digest(id, strlen(id), md, &len, EVP_sha256(), NULL) || len < 8)
+        return 0; /* only a slower search: the id is compared as well */
+    for (i = 0; i < 8; i++)
+        h = h << 8 | md[i];
+    return (int64_t)h;
 }
 
 /* -- statements ------------------------------------------------------------ */
@@ -435,20 +450,28 @@ kasa_err kasa_store_check(kasa_store *s, kasa_diag *diag)
         const char *sql;
         const char *what;
     } rules[] = {
+        {"SELECT count(*) FROM (SELECT stix_id FROM stix_ids "
+         "GROUP BY stix_id HAVING count(*) > 1) d",
+         "STIX ids numbered twice"},
         {"SELECT count(*) FROM objects o WHERE NOT EXISTS "
-         "(SELECT 1 FROM collection_objects c WHERE c.stix_id = o.stix_id "
+         "(SELECT 1 FROM stix_ids s WHERE s.id = o.sid AND "
+         "s.stix_id = o.stix_id)",
+         "object versions whose id number names another id"},
+        {"SELECT count(*) FROM objects o WHERE NOT EXISTS "
+         "(SELECT 1 FROM collection_objects c WHERE c.sid = o.sid "
          "AND c.version_key = o.version_key)",
          "object versions that no collection holds"},
         {"SELECT count(*) FROM collection_objects c WHERE NOT EXISTS "
          "(SELECT 1 FROM objects o WHERE o.id = c.object AND "
-         "o.stix_id = c.stix_id AND o.version_key = c.version_key)",
+         "o.sid = c.sid AND o.stix_id = c.stix_id AND "
+         "o.version_key = c.version_key)",
          "collection entries without their object version"},
         {"SELECT count(*) FROM collections k WHERE k.last_added < "
          "(SELECT coalesce(max(c.date_added), 0) FROM collection_objects c "
          "WHERE c.collection = k.id)",
          "collections whose last date_added is behind their objects"},
         {"SELECT count(*) FROM objects o WHERE o.type = 'indicator' AND NOT "
-         "EXISTS (SELECT 1 FROM indicators i WHERE i.stix_id = o.stix_id "
+         "EXISTS (SELECT 1 FROM indicators i WHERE i.sid = o.sid "
          "AND i.object IS NOT NULL AND i.version_key >= o.version_key)",
          "indicator versions newer than the active set knows"},
         {"SELECT count(*) FROM indicators i WHERE i.object IS NOT NULL AND "
@@ -912,6 +935,18 @@ static kasa_err collection_row(kasa_store *s, const char *uuid, int64_t *id,
 
 /* -- adding ---------------------------------------------------------------- */
 
+/* The number stix_ids gave STIX id `id` (of hash `hash`), or 0. */
+static kasa_err sid_find(kasa_store *s, const char *id, int64_t hash,
+                         int64_t *sid, kasa_diag *diag)
+{
+    kasa__stmt *st;
+    kasa_err err;
+
+    err = prepare(s, "SELECT id FROM stix_ids WHERE hash = ?1 AND stix_id = ?2",
+                  &st, diag, "is", hash, id);
+    return err == KASA_OK ? run_int(s, st, 0, sid, diag) : err;
+}
+
 /* The next date_added of a collection whose last one was *last. */
 static int64_t next_date_added(int64_t *last)
 {
@@ -941,19 +976,31 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
                         const kasa_store_object *o, kasa_add_result *res,
                         kasa_diag *diag)
 {
+    int64_t obj = -1, seq, sid, hash = kasa__id_hash(o->id);
     kasa__stmt *st;
-    int64_t obj = -1, seq;
     kasa_err err;
     int rc;
 
+    err = sid_find(s, o->id, hash, &sid, diag);
+    if (err == KASA_OK && sid == 0) {
+        /* an id never seen: number it; its version cannot be stored */
+        err = prepare(s, "INSERT INTO stix_ids (hash, stix_id) VALUES (?1, ?2)",
+                      &st, diag, "is", hash, o->id);
+        if (err == KASA_OK)
+            err = run(s, st, diag);
+        sid = s->drv->last_id(s);
+    }
+    if (err != KASA_OK)
+        return err;
     /* the common case first: a version never seen */
     err = prepare(s,
-                  "INSERT INTO objects (stix_id, version_key, version, type, "
-                  "spec_version, json, revoked, valid_from, valid_until) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-                  "ON CONFLICT (stix_id, version_key) DO NOTHING",
-                  &st, diag, "ssssslimM", o->id, o->version_key, o->version,
-                  o->type, o->spec_version, o->json, o->json_len,
+                  "INSERT INTO objects (sid, stix_id, version_key, version, "
+                  "type, spec_version, json, revoked, valid_from, "
+                  "valid_until) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+                  "ON CONFLICT (sid, version_key) DO NOTHING",
+                  &st, diag, "issssslimM", sid, o->id, o->version_key,
+                  o->version, o->type, o->spec_version, o->json, o->json_len,
                   (int64_t)o->revoked, o->valid_from_us, o->valid_until_us);
     if (err == KASA_OK)
         err = run(s, st, diag);
@@ -971,8 +1018,8 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
 
         err = prepare(s,
                       "SELECT id, json FROM objects "
-                      "WHERE stix_id = ?1 AND version_key = ?2",
-                      &st, diag, "ss", o->id, o->version_key);
+                      "WHERE sid = ?1 AND version_key = ?2",
+                      &st, diag, "is", sid, o->version_key);
         if (err != KASA_OK)
             return err;
         rc = s->drv->step(st, diag);
@@ -992,9 +1039,9 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
             return err;
         err = prepare(s,
                       "SELECT date_added FROM collection_objects "
-                      "WHERE stix_id = ?1 AND version_key = ?2 "
+                      "WHERE sid = ?1 AND version_key = ?2 "
                       "AND collection = ?3",
-                      &st, diag, "ssi", o->id, o->version_key, coll);
+                      &st, diag, "isi", sid, o->version_key, coll);
         if (err == KASA_OK)
             err = run_int(s, st, -1, &res->date_added, diag);
         if (err != KASA_OK)
@@ -1003,36 +1050,34 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
             res->outcome = KASA_ADD_DUPLICATE;
             return KASA_OK;
         }
-    } else {
-        if (strcmp(o->type, "indicator") == 0) {
-            err = kasa__store_seq(s, &seq, diag);
-            if (err == KASA_OK)
-                err = prepare(
-                    s,
-                    "INSERT INTO indicators (stix_id, object, version_key, "
-                    "revoked, valid_from, valid_until, from_wake, "
-                    "until_wake, seq) "
-                    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                    "CASE WHEN ?5 > ?8 THEN ?5 END, "
-                    "CASE WHEN ?6 > ?8 THEN ?6 END, "
-                    "?7) " KASA__INDICATOR_UPSERT,
-                    &st, diag, "sisimMii", o->id, obj, o->version_key,
-                    (int64_t)o->revoked, o->valid_from_us, o->valid_until_us,
-                    seq, kasa_now_us());
-            if (err == KASA_OK)
-                err = run(s, st, diag);
-            if (err != KASA_OK)
-                return err;
-        }
+    } else if (strcmp(o->type, "indicator") == 0) {
+        err = kasa__store_seq(s, &seq, diag);
+        if (err == KASA_OK)
+            err = prepare(s,
+                          "INSERT INTO indicators (sid, stix_id, object, "
+                          "version_key, revoked, valid_from, valid_until, "
+                          "from_wake, until_wake, seq) "
+                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                          "CASE WHEN ?6 > ?9 THEN ?6 END, "
+                          "CASE WHEN ?7 > ?9 THEN ?7 END, "
+                          "?8) " KASA__INDICATOR_UPSERT,
+                          &st, diag, "isisimMii", sid, o->id, obj,
+                          o->version_key, (int64_t)o->revoked,
+                          o->valid_from_us, o->valid_until_us, seq,
+                          kasa_now_us());
+        if (err == KASA_OK)
+            err = run(s, st, diag);
+        if (err != KASA_OK)
+            return err;
     }
     res->outcome = KASA_ADD_ADDED;
     res->date_added = next_date_added(last);
     err = prepare(s,
                   "INSERT INTO collection_objects (collection, "
-                  "date_added, object, stix_id, version_key, type, "
-                  "spec_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                  &st, diag, "iiissss", coll, res->date_added, obj, o->id,
-                  o->version_key, o->type, o->spec_version);
+                  "date_added, object, sid, stix_id, version_key, type, "
+                  "spec_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                  &st, diag, "iiiissss", coll, res->date_added, obj, sid,
+                  o->id, o->version_key, o->type, o->spec_version);
     if (err == KASA_OK)
         err = run(s, st, diag);
     return err;
@@ -1168,6 +1213,22 @@ static void sb_in(sqlb *b, const char *col, const char *const *v, size_t n)
     sb_put(b, ")");
 }
 
+/* Rows `s` of stix_ids for the STIX ids v[0..n): the hashes find them,
+ * the ids confirm them. */
+static void sb_sids(sqlb *b, const char *const *v, size_t n)
+{
+    size_t i;
+
+    sb_put(b, " AND s.hash IN (");
+    for (i = 0; i < n; i++) {
+        if (i > 0)
+            sb_put(b, ", ");
+        sb_arg(b, true, kasa__id_hash(v[i]), NULL);
+    }
+    sb_put(b, ")");
+    sb_in(b, "s.stix_id", v, n);
+}
+
 static void sb_free(sqlb *b)
 {
     free(b->text);
@@ -1190,7 +1251,7 @@ static kasa_err sb_prepare(kasa_store *s, sqlb *b, kasa__stmt **st,
 }
 
 /* The filters of q (other than added_after and the cursor) on rows `c` of
- * collection_objects. */
+ * collection_objects; with match[id], on rows `s` of stix_ids too. */
 static kasa_err sb_filters(sqlb *b, const kasa_query *q, kasa_diag *diag)
 {
     unsigned v = q->versions;
@@ -1203,7 +1264,7 @@ static kasa_err sb_filters(sqlb *b, const kasa_query *q, kasa_diag *diag)
                                 "a filter has more than %d values",
                                 MAX_FILTER_VALUES);
     if (q->n_ids > 0)
-        sb_in(b, "c.stix_id", q->ids, q->n_ids);
+        sb_sids(b, q->ids, q->n_ids);
     if (q->n_types > 0)
         sb_in(b, "c.type", q->types, q->n_types);
     if (q->n_spec_versions > 0)
@@ -1211,7 +1272,7 @@ static kasa_err sb_filters(sqlb *b, const kasa_query *q, kasa_diag *diag)
     else
         sb_put(b, " AND c.spec_version = (SELECT max(c2.spec_version) FROM "
                   "collection_objects c2 WHERE c2.collection = c.collection "
-                  "AND c2.stix_id = c.stix_id)");
+                  "AND c2.sid = c.sid)");
     if (v == 0 && q->n_version_keys == 0)
         v = KASA_VERSION_LAST;
     if (v & KASA_VERSION_ALL)
@@ -1220,14 +1281,14 @@ static kasa_err sb_filters(sqlb *b, const kasa_query *q, kasa_diag *diag)
     if (v & KASA_VERSION_LAST) {
         sb_put(b, "c.version_key = (SELECT max(c2.version_key) FROM "
                   "collection_objects c2 WHERE c2.collection = c.collection "
-                  "AND c2.stix_id = c.stix_id)");
+                  "AND c2.sid = c.sid)");
         any = true;
     }
     if (v & KASA_VERSION_FIRST) {
         sb_put(b, any ? " OR " : "");
         sb_put(b, "c.version_key = (SELECT min(c2.version_key) FROM "
                   "collection_objects c2 WHERE c2.collection = c.collection "
-                  "AND c2.stix_id = c.stix_id)");
+                  "AND c2.sid = c.sid)");
         any = true;
     }
     if (q->n_version_keys > 0) {
@@ -1309,9 +1370,16 @@ kasa_err kasa_store_query(kasa_store *s, const char *collection,
     sb_put(&b, "SELECT c.date_added, c.stix_id, c.type, c.spec_version, "
                "o.version");
     sb_put(&b, q->with_json ? ", o.json" : ", NULL");
-    sb_put(&b, " FROM collection_objects c JOIN objects o ON o.id = c.object "
-               "WHERE c.collection = ");
+    /* with match[id], from the ids to their entries: SQLite keeps the
+     * order of a CROSS JOIN, and the unary + keeps it off the primary key
+     * (it would otherwise walk the whole collection by date_added) */
+    sb_put(&b, q->n_ids > 0 ? " FROM stix_ids s CROSS JOIN" : " FROM");
+    sb_put(&b, " collection_objects c JOIN objects o ON o.id = c.object "
+               "WHERE ");
+    sb_put(&b, q->n_ids > 0 ? "+c.collection = " : "c.collection = ");
     sb_arg(&b, true, coll, NULL);
+    if (q->n_ids > 0)
+        sb_put(&b, " AND c.sid = s.id");
     if (after != INT64_MIN) {
         sb_put(&b, " AND c.date_added > ");
         sb_arg(&b, true, after, NULL);
@@ -1444,10 +1512,10 @@ kasa_err kasa_store_export(kasa_store *s, const char *collection,
         if (latest_only && coll != 0)
             sb_put(&b, " AND o.version_key = (SELECT max(c2.version_key) "
                        "FROM collection_objects c2 WHERE c2.collection = "
-                       "c.collection AND c2.stix_id = o.stix_id)");
+                       "c.collection AND c2.sid = o.sid)");
         else if (latest_only)
             sb_put(&b, " AND o.version_key = (SELECT max(o2.version_key) "
-                       "FROM objects o2 WHERE o2.stix_id = o.stix_id)");
+                       "FROM objects o2 WHERE o2.sid = o.sid)");
         sb_put(&b, coll != 0 ? " ORDER BY c.date_added LIMIT 1000"
                              : " ORDER BY o.id LIMIT 1000");
         err = sb_prepare(s, &b, &st, diag);
@@ -1486,7 +1554,7 @@ kasa_err kasa_store_export(kasa_store *s, const char *collection,
 
 /* Make the active-set entry of indicator `id` follow its latest version
  * left in the store. */
-static kasa_err indicator_refresh(kasa_store *s, const char *id,
+static kasa_err indicator_refresh(kasa_store *s, int64_t sid,
                                   kasa_diag *diag)
 {
     kasa__stmt *st;
@@ -1498,9 +1566,9 @@ static kasa_err indicator_refresh(kasa_store *s, const char *id,
 
     err = prepare(s,
                   "SELECT id, version_key, revoked, valid_from, "
-                  "valid_until FROM objects WHERE stix_id = ?1 "
+                  "valid_until FROM objects WHERE sid = ?1 "
                   "ORDER BY version_key DESC LIMIT 1",
-                  &st, diag, "s", id);
+                  &st, diag, "i", sid);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -1526,8 +1594,8 @@ static kasa_err indicator_refresh(kasa_store *s, const char *id,
     if (obj < 0) {
         err = prepare(s,
                       "UPDATE indicators SET object = NULL, "
-                      "seq = ?2 WHERE stix_id = ?1",
-                      &st, diag, "si", id, seq);
+                      "seq = ?2 WHERE sid = ?1",
+                      &st, diag, "ii", sid, seq);
         return err == KASA_OK ? run(s, st, diag) : err;
     }
     err = prepare(s,
@@ -1538,9 +1606,9 @@ static kasa_err indicator_refresh(kasa_store *s, const char *id,
                   "THEN valid_from END, "
                   "until_wake = CASE WHEN valid_until > ?8 "
                   "THEN valid_until END "
-                  "WHERE stix_id = ?1 "
+                  "WHERE sid = ?1 "
                   "AND (object IS NULL OR object <> ?2)",
-                  &st, diag, "sisi", id, obj, key, revoked);
+                  &st, diag, "iisi", sid, obj, key, revoked);
     if (err == KASA_OK)
         err =
             vf_null ? s->drv->bind_null(st, 5) : s->drv->bind_int64(st, 5, vf);
@@ -1559,7 +1627,7 @@ kasa_err kasa_store_delete(kasa_store *s, const char *collection,
                            size_t *n_deleted, kasa_diag *diag)
 {
     kasa_query all = {0};
-    int64_t coll, *objs = NULL;
+    int64_t coll, sid = 0, *objs = NULL;
     size_t n = 0, cap = 0, i;
     sqlb b = {0};
     kasa__stmt *st;
@@ -1579,13 +1647,15 @@ kasa_err kasa_store_delete(kasa_store *s, const char *collection,
     err = s->drv->lock_adds(s, diag);
     if (err == KASA_OK)
         err = collection_row(s, collection, &coll, NULL, diag);
-    if (err != KASA_OK)
+    if (err == KASA_OK)
+        err = sid_find(s, id, kasa__id_hash(id), &sid, diag);
+    if (err != KASA_OK || sid == 0)
         goto out;
     sb_put(&b, "SELECT c.object, c.type, c.date_added FROM "
                "collection_objects c WHERE c.collection = ");
     sb_arg(&b, true, coll, NULL);
-    sb_put(&b, " AND c.stix_id = ");
-    sb_arg(&b, false, 0, id);
+    sb_put(&b, " AND c.sid = ");
+    sb_arg(&b, true, sid, NULL);
     if (q == &all) {
         /* every version, whatever its spec_version */
     } else {
@@ -1632,14 +1702,14 @@ kasa_err kasa_store_delete(kasa_store *s, const char *collection,
             err = prepare(
                 s,
                 "DELETE FROM objects WHERE id = ?1 AND NOT EXISTS "
-                "(SELECT 1 FROM collection_objects c WHERE c.stix_id = "
-                "objects.stix_id AND c.version_key = objects.version_key)",
+                "(SELECT 1 FROM collection_objects c WHERE c.sid = "
+                "objects.sid AND c.version_key = objects.version_key)",
                 &st, diag, "i", objs[2 * i]);
         if (err == KASA_OK)
             err = run(s, st, diag);
     }
     if (err == KASA_OK && indicator && n > 0)
-        err = indicator_refresh(s, id, diag);
+        err = indicator_refresh(s, sid, diag);
     if (err == KASA_OK)
         *n_deleted = n;
 out:
@@ -1755,7 +1825,7 @@ kasa_err kasa_store_changes(kasa_store *s, const char *since, int64_t now_us,
             "ON o.id = i.object WHERE i.revoked = 0 "
             "AND (i.valid_from IS NULL OR i.valid_from <= ?1) "
             "AND (i.valid_until IS NULL OR i.valid_until > ?1) "
-            "ORDER BY i.stix_id",
+            "ORDER BY i.sid",
             &st, diag);
     else
         err = kasa__store_stmt(
@@ -1765,7 +1835,7 @@ kasa_err kasa_store_changes(kasa_store *s, const char *since, int64_t now_us,
             "ON o.id = i.object WHERE i.seq > ?2 "
             "OR (i.from_wake > ?3 AND i.from_wake <= ?1) "
             "OR (i.until_wake > ?3 AND i.until_wake <= ?1) "
-            "ORDER BY i.stix_id",
+            "ORDER BY i.sid",
             &st, diag);
     if (err == KASA_OK)
         err = s->drv->bind_int64(st, 1, now_us);
@@ -1814,7 +1884,7 @@ kasa_err kasa_store_stats_get(kasa_store *s, int64_t now_us,
         prepare(s,
                 "SELECT (SELECT count(*) FROM api_roots), "
                 "(SELECT count(*) FROM collections), "
-                "(SELECT count(DISTINCT stix_id) FROM objects), "
+                "(SELECT count(DISTINCT sid) FROM objects), "
                 "(SELECT count(*) FROM objects), "
                 "(SELECT count(*) FROM collection_objects), "
                 "(SELECT count(*) FROM indicators WHERE object IS NOT NULL AND "

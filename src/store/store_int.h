@@ -68,7 +68,7 @@ typedef struct kasa__driver {
 /* How an add moves an indicator's active-set entry to a newer version (and
  * never to an older one), for the statements that insert into it. */
 #define KASA__INDICATOR_UPSERT                                                 \
-    "ON CONFLICT (stix_id) DO UPDATE SET object = excluded.object, "           \
+    "ON CONFLICT (sid) DO UPDATE SET object = excluded.object, "              \
     "version_key = excluded.version_key, revoked = excluded.revoked, "         \
     "valid_from = excluded.valid_from, valid_until = excluded.valid_until, "   \
     "from_wake = excluded.from_wake, until_wake = excluded.until_wake, "       \
@@ -111,6 +111,11 @@ kasa_err kasa__store_set_last_added(kasa_store *s, int64_t coll, int64_t last,
                                     kasa_diag *diag);
 
 /* Are two JSON texts the same object (key order and spacing aside)? */
+/* The 64-bit hash of a STIX id that the table stix_ids is searched by: the
+ * first 8 bytes of its SHA-256, big-endian, as a signed integer.  Both
+ * backends compute the same (PostgreSQL's kasa_id_hash() in SQL). */
+int64_t kasa__id_hash(const char *id);
+
 bool kasa__store_same_object(const char *a, size_t alen, const char *b,
                              size_t blen);
 

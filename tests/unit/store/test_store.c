@@ -187,7 +187,7 @@ static void test_refuses_newer_schema(void **state)
     assert_null(s);
     /* put it back: then it opens */
     assert_int_equal(kasa__store_open_version(uri, -1, &s, &d), KASA_OK);
-    assert_int_equal(s->drv->exec(s, "UPDATE kasa_schema SET version = 2", &d),
+    assert_int_equal(s->drv->exec(s, "UPDATE kasa_schema SET version = 3", &d),
                      KASA_OK);
     kasa_store_close(s);
     assert_int_equal(kasa_store_open(uri, &s, &d), KASA_OK);
@@ -736,6 +736,110 @@ static char *changes(kasa_store *s, const char *since, int64_t now, seen *v)
     return next;
 }
 
+/* A version 2 store with objects in it (written as version 2 wrote them)
+ * comes out of the migration to 3 whole: the check passes, its objects
+ * are found by id, an object sent again is a duplicate of the migrated
+ * one, and the active set goes on from where it was. */
+/* `text` as an SQL string literal's inside (quotes doubled), in buf. */
+static const char *sql_quoted(const char *text, char *buf, size_t size)
+{
+    size_t n = 0;
+
+    for (; *text != '\0' && n + 2 < size; text++) {
+        if (*text == '\'')
+            buf[n++] = '\'';
+        buf[n++] = *text;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static void test_migrates_data_from_version_2(void **state)
+{
+    kasa_store *s = fresh_at(2);
+    tobj *v1 = indicator(7, "2020-01-01T00:00:00.000Z", NULL);
+    tobj *v2 = indicator(7, "2021-01-01T00:00:00.000Z", NULL);
+    tobj *v3 = indicator(7, "2022-01-01T00:00:00.000Z", NULL);
+    kasa_query q = {0};
+    kasa_page page;
+    char c[40], sql[8192], quoted[4096], *next;
+    const char *ids[1];
+    int64_t when;
+    seen v;
+    kasa_diag d;
+    int i;
+
+    make_collection(s, c, "old");
+    for (i = 0; i < 2; i++) {
+        const kasa_store_object *o = i == 0 ? &v1->o : &v2->o;
+
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO objects (stix_id, version_key, version, type, "
+                 "spec_version, json, revoked) VALUES ('%s', '%s', '%s', "
+                 "'indicator', '2.1', '%s', 0);"
+                 "INSERT INTO collection_objects (collection, date_added, "
+                 "object, stix_id, version_key, type, spec_version) "
+                 "SELECT k.id, %d, o.id, o.stix_id, o.version_key, o.type, "
+                 "o.spec_version FROM collections k, objects o "
+                 "WHERE k.alias = 'old' AND o.version_key = '%s';"
+                 "UPDATE collections SET last_added = %d;",
+                 o->id, o->version_key, o->version,
+                 sql_quoted(o->json, quoted, sizeof(quoted)), 10 * (i + 1),
+                 o->version_key, 10 * (i + 1));
+        if (s->drv->exec(s, sql, &d) != KASA_OK)
+            fail_msg("v2 rows: %s", d.message);
+    }
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO indicators (stix_id, object, version_key, revoked, "
+             "valid_from, seq) SELECT stix_id, id, version_key, 0, 0, 1 "
+             "FROM objects WHERE version_key = '%s';"
+             "UPDATE counters SET value = 1",
+             v2->o.version_key);
+    if (s->drv->exec(s, sql, &d) != KASA_OK)
+        fail_msg("v2 active set: %s", d.message);
+    kasa_store_close(s);
+
+    if (kasa_store_open(uri, &s, &d) != KASA_OK)
+        fail_msg("migrating: %s", d.message);
+    assert_int_equal(kasa_store_schema_version(s), KASA_STORE_SCHEMA_VERSION);
+    if (kasa_store_check(s, &d) != KASA_OK)
+        fail_msg("check after migrating: %s", d.message);
+
+    ids[0] = v1->o.id;
+    q.ids = ids;
+    q.n_ids = 1;
+    q.with_json = true;
+    q.versions = KASA_VERSION_ALL;
+    if (kasa_store_query(s, c, &q, &page, &d) != KASA_OK)
+        fail_msg("query: %s", d.message);
+    assert_int_equal(page.n, 2);
+    assert_int_equal(page.records[0].date_added, 10);
+    assert_int_equal(page.records[1].date_added, 20);
+    kasa_page_free(&page);
+
+    assert_int_equal(add1(s, c, v1, &when), KASA_ADD_DUPLICATE);
+    assert_int_equal(when, 10);
+    next = changes(s, NULL, kasa_now_us(), &v);
+    assert_int_equal(v.n, 1);
+    assert_string_equal(v.ids[0], v1->o.id);
+    assert_int_equal(add1(s, c, v3, &when), KASA_ADD_ADDED);
+    assert_true(when > 20);
+    free(changes(s, next, kasa_now_us(), &v));
+    assert_int_equal(v.n, 1);
+    assert_true(v.active[0]);
+    free(next);
+
+    q.versions = KASA_VERSION_LAST;
+    assert_int_equal(kasa_store_query(s, c, &q, &page, &d), KASA_OK);
+    assert_int_equal(page.n, 1);
+    assert_non_null(strstr(page.records[0].json, "2022-01-01"));
+    kasa_page_free(&page);
+    obj_free(v1);
+    obj_free(v2);
+    obj_free(v3);
+    done(s);
+}
+
 static void test_active_set(void **state)
 {
     kasa_store *s = fresh();
@@ -839,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_delete),
         cmocka_unit_test(test_status),
         cmocka_unit_test(test_active_set),
+        cmocka_unit_test(test_migrates_data_from_version_2),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
