@@ -605,18 +605,21 @@ static kasa_err pg_add(kasa_store *s, int64_t coll, const kasa_store_object *o,
     }
     if (b.len > 0)
         err = copy_in(s, &b, diag);
-    /* number the ids never seen (adds hold the add lock: nobody numbers
-     * one meanwhile), then look every id's number up */
+    /* look each id's number up, then number the ids never seen (adds
+     * hold the add lock: nobody numbers one meanwhile).  The subquery is
+     * an index probe a row; a join was planned as a scan of stix_ids. */
     if (err == KASA_OK && b.len > 0)
         err = drv_exec(s,
-                       "INSERT INTO stix_ids (hash, stix_id) "
-                       "SELECT i.hash, i.stix_id FROM kasa_incoming i "
-                       "WHERE NOT EXISTS (SELECT 1 FROM stix_ids s "
-                       "WHERE s.hash = i.hash AND s.stix_id = i.stix_id) "
-                       "GROUP BY i.hash, i.stix_id ORDER BY min(i.seq);"
-                       "UPDATE kasa_incoming i SET sid = s.id "
-                       "FROM stix_ids s "
-                       "WHERE s.hash = i.hash AND s.stix_id = i.stix_id",
+                       "UPDATE kasa_incoming i SET sid = (SELECT s.id "
+                       "FROM stix_ids s WHERE s.hash = i.hash "
+                       "AND s.stix_id = i.stix_id);"
+                       "WITH n AS (INSERT INTO stix_ids (hash, stix_id) "
+                       "SELECT hash, stix_id FROM kasa_incoming "
+                       "WHERE sid IS NULL GROUP BY hash, stix_id "
+                       "ORDER BY min(seq) RETURNING id, hash, stix_id) "
+                       "UPDATE kasa_incoming i SET sid = n.id FROM n "
+                       "WHERE i.sid IS NULL AND n.hash = i.hash "
+                       "AND n.stix_id = i.stix_id",
                        diag);
     if (err != KASA_OK)
         goto out;
