@@ -17,6 +17,10 @@ libcmocka-dev
 libssl-dev
 libsqlite3-dev
 libpq-dev
+libmicrohttpd-dev
+libargon2-dev
+curl
+wrk
 postgresql
 time
 "

@@ -35,7 +35,10 @@ typedef enum kasa_err {
     KASA_EDATA = 6,    /* the data is well-formed JSON but unusable */
     KASA_EEVAL = 7,    /* evaluation failed (e.g. bad timestamp in data) */
     KASA_ELIMIT = 8,   /* a documented limit was exceeded */
-    KASA_EIO = 9       /* reading or writing a file failed */
+    KASA_EIO = 9,      /* reading or writing a file failed */
+    KASA_EDENIED = 10, /* who asked may not: unknown, wrong secret, revoked,
+                          or without the grant */
+    KASA_ENOTFOUND = 11 /* what was named does not exist */
 } kasa_err;
 
 /* A short, static, English description of an error code.  Never NULL. */

@@ -136,6 +136,56 @@ typedef struct kasa_stix_meta {
 kasa_err kasa_stix_meta_get(const json_t *obj, kasa_stix_meta *m,
                             kasa_stix_diag *d) KASA_WARN_UNUSED;
 
+/* -- what the access policy reads ------------------------------------------ */
+
+/* TLP levels, from the widest sharing to the narrowest. */
+typedef enum kasa_tlp {
+    KASA_TLP_NONE = 0,         /* no TLP marking */
+    KASA_TLP_CLEAR = 1,        /* TLP 1.0 WHITE or TLP 2.0 CLEAR */
+    KASA_TLP_GREEN = 2,        /* TLP 1.0 or 2.0 GREEN */
+    KASA_TLP_AMBER = 3,        /* TLP 1.0 or 2.0 AMBER */
+    KASA_TLP_AMBER_STRICT = 4, /* TLP 2.0 AMBER+STRICT */
+    KASA_TLP_RED = 5           /* TLP 1.0 or 2.0 RED */
+} kasa_tlp;
+
+/* The level of a TLP marking definition's id (1.0 or 2.0), or -1 when
+ * `id` names no TLP marking. */
+int kasa_stix_tlp_of(const char *id);
+/* "clear", "green", "amber", "amber+strict", "red" ("none" for NONE). */
+const char *kasa_stix_tlp_name(kasa_tlp tlp);
+/* The level a name (as kasa_stix_tlp_name, or "white"; any case, with or
+ * without "TLP:") stands for, or -1. */
+int kasa_stix_tlp_parse(const char *name);
+
+/*
+ * How kasa names the recipients of a TLP:RED object: a property extension
+ * of this id whose "recipients" lists identity ids, e.g.
+ *   "extensions": {"extension-definition--bf859843-...": {
+ *       "extension_type": "property-extension",
+ *       "recipients": ["identity--..."]}}
+ */
+#define KASA_STIX_RECIPIENTS_EXT                                               \
+    "extension-definition--bf859843-3ba3-4e42-a674-f4d398ddb6eb"
+
+/*
+ * What an object says about who may see it, for the access policy:
+ * the narrowest TLP marking on the object (object_marking_refs and
+ * granular_markings together: kasa shares whole objects), the markings
+ * that are not TLP, who created it, and the recipients it names.  The
+ * lists are identifiers separated by one space, NULL when empty.
+ */
+typedef struct kasa_stix_sharing {
+    kasa_tlp tlp;
+    const char *created_by; /* borrowed from the object; NULL if none */
+    char *markings;         /* the other markings' ids (allocated) */
+    char *recipients;       /* identity ids (allocated) */
+} kasa_stix_sharing;
+
+/* Fill `out` from a valid object.  Returns KASA_OK or KASA_ENOMEM. */
+kasa_err kasa_stix_sharing_get(const json_t *obj,
+                               kasa_stix_sharing *out) KASA_WARN_UNUSED;
+void kasa_stix_sharing_fini(kasa_stix_sharing *sh);
+
 /*
  * Microseconds since the epoch of a STIX timestamp, or false if `s` is
  * not one.  Fractions below a microsecond are truncated.

@@ -28,7 +28,7 @@ typedef struct kasa_store kasa_store;
 /* The API root every store has, which `kasa collection create` uses. */
 #define KASA_STORE_DEFAULT_API_ROOT "api"
 /* The schema version this library writes. */
-#define KASA_STORE_SCHEMA_VERSION 3
+#define KASA_STORE_SCHEMA_VERSION 4
 
 /*
  * Open (creating if needed, and migrating to KASA_STORE_SCHEMA_VERSION)
@@ -86,6 +86,8 @@ typedef struct kasa_collection {
     char *description;        /* NULL if none */
     char **media_types;       /* NULL-terminated */
     uint64_t object_versions; /* filled in by list and find */
+    int default_tlp; /* the kasa_tlp that objects without a TLP marking
+                        are shared as; 0 on create: KASA_TLP_AMBER */
 } kasa_collection;
 
 /* Create an API root (KASA_EINVALID if its path exists). */
@@ -131,6 +133,13 @@ typedef struct kasa_store_object {
     bool revoked;
     int64_t valid_from_us;  /* indicators; INT64_MIN if absent */
     int64_t valid_until_us; /* indicators; INT64_MAX if absent */
+    /* what the access policy reads (kasa_stix_sharing): a kasa_tlp, the
+     * creator's identity, the other markings' ids and the recipients'
+     * identity ids (space-separated); NULL when none */
+    int tlp;
+    const char *created_by;
+    const char *markings;
+    const char *recipients;
 } kasa_store_object;
 
 typedef enum kasa_add_outcome {
@@ -199,6 +208,11 @@ typedef struct kasa_record {
     int64_t date_added;
     const char *json; /* with_json only */
     size_t json_len;
+    /* as kasa_store_object: for the access policy */
+    int tlp;
+    const char *created_by;
+    const char *markings;
+    const char *recipients;
 } kasa_record;
 
 typedef struct kasa_page {

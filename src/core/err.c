@@ -17,6 +17,8 @@ const char *kasa_strerror(kasa_err err)
     case KASA_EEVAL: return "evaluation failed";
     case KASA_ELIMIT: return "limit exceeded";
     case KASA_EIO: return "input/output error";
+    case KASA_EDENIED: return "access denied";
+    case KASA_ENOTFOUND: return "not found";
     }
     return "unknown error";
 }

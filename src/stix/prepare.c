@@ -28,6 +28,7 @@ kasa_err kasa_stix_prepare(json_t *obj, const char *raw, size_t raw_len,
 {
     const char *sv = kasa_stix_spec_version(obj);
     char *upgraded = NULL, *p;
+    kasa_stix_sharing sh = {0};
     kasa_stix_meta m;
     kasa_err err;
     size_t n;
@@ -47,11 +48,16 @@ kasa_err kasa_stix_prepare(json_t *obj, const char *raw, size_t raw_len,
     err = kasa_stix_validate(obj, flags, d);
     if (err == KASA_OK)
         err = kasa_stix_meta_get(obj, &m, d);
+    if (err == KASA_OK)
+        err = kasa_stix_sharing_get(obj, &sh);
     if (err != KASA_OK)
         goto out;
     /* the strings of m point into obj: copy them next to the text */
     n = raw_len + 1 + strlen(m.id) + strlen(m.type) + strlen(m.spec_version) +
-        strlen(m.version_key) + (m.version ? strlen(m.version) : 0) + 5;
+        strlen(m.version_key) + (m.version ? strlen(m.version) : 0) +
+        (sh.created_by ? strlen(sh.created_by) : 0) +
+        (sh.markings ? strlen(sh.markings) : 0) +
+        (sh.recipients ? strlen(sh.recipients) : 0) + 8;
     *buf = malloc(n);
     if (*buf == NULL) {
         err = KASA_ENOMEM;
@@ -71,7 +77,12 @@ kasa_err kasa_stix_prepare(json_t *obj, const char *raw, size_t raw_len,
     o->revoked = m.revoked;
     o->valid_from_us = m.valid_from_us;
     o->valid_until_us = m.valid_until_us;
+    o->tlp = (int)sh.tlp;
+    o->created_by = sh.created_by ? put(&p, sh.created_by) : NULL;
+    o->markings = sh.markings ? put(&p, sh.markings) : NULL;
+    o->recipients = sh.recipients ? put(&p, sh.recipients) : NULL;
 out:
+    kasa_stix_sharing_fini(&sh);
     free(upgraded);
     return err;
 }

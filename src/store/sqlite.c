@@ -197,8 +197,53 @@ static const char schema_v3[] =
     "CREATE INDEX indicators_until_wake ON indicators (until_wake)"
     " WHERE until_wake IS NOT NULL;";
 
+/*
+ * Version 4: partners and what they may see.  Each object version keeps
+ * what the access policy reads (its TLP level, creator, other markings,
+ * recipients; filled in for stored objects by store.c after this script);
+ * each collection a TLP for objects without one.  Organisations (each a
+ * STIX identity), their accounts (argon2id password hashes), API tokens
+ * (SHA-256 of the secret; the secret is shown once) and the grants of
+ * collections to accounts or organisations.  The accounts table of
+ * version 2 was reserved and never written: it is made anew.
+ */
+static const char schema_v4[] =
+    "ALTER TABLE objects ADD COLUMN tlp INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE objects ADD COLUMN created_by TEXT;"
+    "ALTER TABLE objects ADD COLUMN markings TEXT;"
+    "ALTER TABLE objects ADD COLUMN recipients TEXT;"
+    "ALTER TABLE collections ADD COLUMN default_tlp INTEGER NOT NULL DEFAULT 3;"
+    "DROP TABLE accounts;"
+    "CREATE TABLE organisations ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " identity TEXT NOT NULL UNIQUE,"
+    " created INTEGER NOT NULL);"
+    "CREATE TABLE accounts ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE,"
+    " organisation INTEGER NOT NULL REFERENCES organisations (id),"
+    " password TEXT,"
+    " member INTEGER NOT NULL DEFAULT 1,"
+    " created INTEGER NOT NULL,"
+    " revoked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE tokens ("
+    " id INTEGER PRIMARY KEY,"
+    " account INTEGER NOT NULL REFERENCES accounts (id),"
+    " lookup TEXT NOT NULL UNIQUE,"
+    " digest TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " revoked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE grants ("
+    " collection INTEGER NOT NULL REFERENCES collections (id),"
+    " kind TEXT NOT NULL CHECK (kind IN ('account', 'organisation')),"
+    " who INTEGER NOT NULL,"
+    " can_read INTEGER NOT NULL,"
+    " can_write INTEGER NOT NULL,"
+    " PRIMARY KEY (collection, kind, who));";
+
 static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
-                                         NULL};
+                                         schema_v4, NULL};
 
 /* kasa_id_hash(TEXT): the hash of a STIX id that stix_ids is searched by,
  * for SQL that needs it (the migration to version 3). */

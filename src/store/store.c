@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "kasa/stix.h"
 #include "store/store_int.h"
 
 #define MAX_FILTER_VALUES 1024 /* per match[] list of a query */
@@ -301,6 +302,77 @@ kasa_err kasa__store_seq(kasa_store *s, int64_t *seq, kasa_diag *diag)
 
 /* -- opening and migrating ------------------------------------------------- */
 
+/* One stored version whose sharing facts are being filled in. */
+typedef struct facts_row {
+    int64_t id;
+    kasa_stix_sharing sh;
+    json_t *obj; /* sh.created_by points into it */
+} facts_row;
+
+/*
+ * After the migration to version 4: read what the access policy needs
+ * from every stored version, with the same function that reads it from
+ * new ones (kasa_stix_sharing_get).  In chunks of 500 by row id.
+ */
+static kasa_err fill_sharing_facts(kasa_store *s, kasa_diag *diag)
+{
+    facts_row rows[500];
+    int64_t after = 0;
+    kasa_err err = KASA_OK;
+    size_t n, i, seen;
+
+    do {
+        kasa__stmt *st;
+        int rc;
+
+        n = seen = 0;
+        err = prepare(s,
+                      "SELECT id, json FROM objects WHERE id > ?1 "
+                      "ORDER BY id LIMIT 500",
+                      &st, diag, "i", after);
+        if (err != KASA_OK)
+            return err;
+        while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
+            size_t len;
+            const char *json = s->drv->col_text(st, 1, &len);
+            facts_row *r = &rows[n];
+
+            seen++;
+            r->id = after = s->drv->col_int64(st, 0);
+            r->obj = json_loadb(json, len, 0, NULL);
+            if (r->obj == NULL) /* stored as received, so it parsed once */
+                continue;
+            if (kasa_stix_sharing_get(r->obj, &r->sh) != KASA_OK) {
+                json_decref(r->obj);
+                rc = -(int)KASA_ENOMEM;
+                break;
+            }
+            n++;
+        }
+        if (rc < 0)
+            err = (kasa_err)-rc;
+        for (i = 0; i < n; i++) {
+            facts_row *r = &rows[i];
+
+            if (err == KASA_OK &&
+                (r->sh.tlp != KASA_TLP_NONE || r->sh.created_by != NULL ||
+                 r->sh.markings != NULL || r->sh.recipients != NULL)) {
+                err = prepare(s,
+                              "UPDATE objects SET tlp = ?2, created_by = ?3, "
+                              "markings = ?4, recipients = ?5 WHERE id = ?1",
+                              &st, diag, "iisss", r->id, (int64_t)r->sh.tlp,
+                              r->sh.created_by, r->sh.markings,
+                              r->sh.recipients);
+                if (err == KASA_OK)
+                    err = run(s, st, diag);
+            }
+            kasa_stix_sharing_fini(&r->sh);
+            json_decref(r->obj);
+        }
+    } while (err == KASA_OK && seen == 500);
+    return err;
+}
+
 static kasa_err migrate(kasa_store *s, int target, kasa_diag *diag)
 {
     kasa__stmt *st;
@@ -336,6 +408,8 @@ static kasa_err migrate(kasa_store *s, int target, kasa_diag *diag)
     }
     for (; v < target; v++) {
         err = s->drv->exec(s, s->drv->migrations[v], diag);
+        if (err == KASA_OK && v + 1 == 4)
+            err = fill_sharing_facts(s, diag);
         if (err != KASA_OK)
             goto out;
     }
@@ -727,6 +801,13 @@ kasa_err kasa_store_collection_create(kasa_store *s, kasa_collection *c,
                                 "alias \"%s\": 1 to 64 letters, digits or "
                                 "-._~, and not shaped like a UUID",
                                 c->alias);
+    if (c->default_tlp == 0)
+        c->default_tlp = 3; /* KASA_TLP_AMBER: the collection's own */
+    if (c->default_tlp < 1 || c->default_tlp > 5)
+        return kasa__store_fail(diag, KASA_EINVALID,
+                                "default TLP %d is none of 1 (clear) to "
+                                "5 (red)",
+                                c->default_tlp);
     mt = join_media_types(c->media_types);
     if (mt == NULL)
         return KASA_ENOMEM;
@@ -766,10 +847,10 @@ kasa_err kasa_store_collection_create(kasa_store *s, kasa_collection *c,
     if (err == KASA_OK)
         err = prepare(s,
                       "INSERT INTO collections (uuid, api_root, "
-                      "alias, title, description, media_types) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                      &st, diag, "sissss", c->id, root_id, c->alias, c->title,
-                      c->description, mt);
+                      "alias, title, description, media_types, default_tlp) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                      &st, diag, "sissssi", c->id, root_id, c->alias,
+                      c->title, c->description, mt, (int64_t)c->default_tlp);
     if (err == KASA_OK)
         err = run(s, st, diag);
     err = write_end(s, own, err, diag);
@@ -780,8 +861,8 @@ out:
 
 #define COLLECTION_COLUMNS                                                     \
     "SELECT k.uuid, r.path, k.alias, k.title, k.description, k.media_types, "  \
-    "(SELECT count(*) FROM collection_objects c WHERE c.collection = k.id) "   \
-    "FROM collections k JOIN api_roots r ON r.id = k.api_root "
+    "(SELECT count(*) FROM collection_objects c WHERE c.collection = k.id), "  \
+    "k.default_tlp FROM collections k JOIN api_roots r ON r.id = k.api_root "
 
 static kasa_err read_collection(kasa_store *s, kasa__stmt *st,
                                 kasa_collection *c)
@@ -800,6 +881,7 @@ static kasa_err read_collection(kasa_store *s, kasa__stmt *st,
     c->media_types = mt ? split_media_types(mt) : NULL;
     free(mt);
     c->object_versions = (uint64_t)s->drv->col_int64(st, 6);
+    c->default_tlp = (int)s->drv->col_int64(st, 7);
     if (c->api_root == NULL || c->title == NULL || c->media_types == NULL)
         return KASA_ENOMEM;
     return KASA_OK;
@@ -996,12 +1078,15 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
     err = prepare(s,
                   "INSERT INTO objects (sid, stix_id, version_key, version, "
                   "type, spec_version, json, revoked, valid_from, "
-                  "valid_until) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+                  "valid_until, tlp, created_by, markings, recipients) "
+                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                  "?12, ?13, ?14) "
                   "ON CONFLICT (sid, version_key) DO NOTHING",
-                  &st, diag, "issssslimM", sid, o->id, o->version_key,
+                  &st, diag, "issssslimMisss", sid, o->id, o->version_key,
                   o->version, o->type, o->spec_version, o->json, o->json_len,
-                  (int64_t)o->revoked, o->valid_from_us, o->valid_until_us);
+                  (int64_t)o->revoked, o->valid_from_us, o->valid_until_us,
+                  (int64_t)o->tlp, o->created_by, o->markings,
+                  o->recipients);
     if (err == KASA_OK)
         err = run(s, st, diag);
     if (err != KASA_OK)
@@ -1370,6 +1455,7 @@ kasa_err kasa_store_query(kasa_store *s, const char *collection,
     sb_put(&b, "SELECT c.date_added, c.stix_id, c.type, c.spec_version, "
                "o.version");
     sb_put(&b, q->with_json ? ", o.json" : ", NULL");
+    sb_put(&b, ", o.tlp, o.created_by, o.markings, o.recipients");
     /* with match[id], from the ids to their entries: SQLite keeps the
      * order of a CROSS JOIN, and the unary + keeps it off the primary key
      * (it would otherwise walk the whole collection by date_added) */
@@ -1424,11 +1510,18 @@ kasa_err kasa_store_query(kasa_store *s, const char *collection,
         r->spec_version = page_str(pp, s, st, 3, NULL);
         r->version = page_str(pp, s, st, 4, NULL);
         r->json = page_str(pp, s, st, 5, &r->json_len);
+        r->tlp = (int)s->drv->col_int64(st, 6);
+        r->created_by = page_str(pp, s, st, 7, NULL);
+        r->markings = page_str(pp, s, st, 8, NULL);
+        r->recipients = page_str(pp, s, st, 9, NULL);
         r->media_type = strcmp(r->spec_version, "2.0") == 0
                             ? "application/stix+json;version=2.0"
                             : "application/stix+json;version=2.1";
         if (r->id == NULL || r->type == NULL || r->spec_version == NULL ||
-            (q->with_json && r->json == NULL)) {
+            (q->with_json && r->json == NULL) ||
+            (r->created_by == NULL && !s->drv->col_null(st, 7)) ||
+            (r->markings == NULL && !s->drv->col_null(st, 8)) ||
+            (r->recipients == NULL && !s->drv->col_null(st, 9))) {
             rc = -(int)KASA_ENOMEM;
             break;
         }
@@ -1497,7 +1590,8 @@ kasa_err kasa_store_export(kasa_store *s, const char *collection,
         sqlb b = {0};
 
         sb_put(&b, "SELECT o.id, o.stix_id, o.type, o.spec_version, "
-                   "o.version, o.json, ");
+                   "o.version, o.json, o.tlp, o.created_by, o.markings, "
+                   "o.recipients, ");
         if (coll != 0) {
             sb_put(&b, "c.date_added FROM collection_objects c JOIN objects "
                        "o ON o.id = c.object WHERE c.collection = ");
@@ -1528,7 +1622,7 @@ kasa_err kasa_store_export(kasa_store *s, const char *collection,
             size_t len;
 
             rows++;
-            after = s->drv->col_int64(st, coll != 0 ? 6 : 0);
+            after = s->drv->col_int64(st, coll != 0 ? 10 : 0);
             memset(&r, 0, sizeof(r));
             r.id = s->drv->col_text(st, 1, &len);
             r.type = s->drv->col_text(st, 2, &len);
@@ -1536,7 +1630,14 @@ kasa_err kasa_store_export(kasa_store *s, const char *collection,
             r.version =
                 s->drv->col_null(st, 4) ? NULL : s->drv->col_text(st, 4, &len);
             r.json = s->drv->col_text(st, 5, &r.json_len);
-            r.date_added = s->drv->col_int64(st, 6);
+            r.date_added = s->drv->col_int64(st, 10);
+            r.tlp = (int)s->drv->col_int64(st, 6);
+            r.created_by =
+                s->drv->col_null(st, 7) ? NULL : s->drv->col_text(st, 7, &len);
+            r.markings =
+                s->drv->col_null(st, 8) ? NULL : s->drv->col_text(st, 8, &len);
+            r.recipients =
+                s->drv->col_null(st, 9) ? NULL : s->drv->col_text(st, 9, &len);
             r.media_type = strcmp(r.spec_version, "2.0") == 0
                                ? "application/stix+json;version=2.0"
                                : "application/stix+json;version=2.1";

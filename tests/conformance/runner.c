@@ -58,6 +58,8 @@ static const char *err_name(kasa_err err)
     case KASA_EEVAL: return "KASA_EEVAL";
     case KASA_ELIMIT: return "KASA_ELIMIT";
     case KASA_EIO: return "KASA_EIO";
+    case KASA_EDENIED: return "KASA_EDENIED";
+    case KASA_ENOTFOUND: return "KASA_ENOTFOUND";
     }
     return "KASA_E?";
 }

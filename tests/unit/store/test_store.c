@@ -177,6 +177,7 @@ static void test_migrates_from_version_1(void **state)
 static void test_refuses_newer_schema(void **state)
 {
     kasa_store *s = fresh();
+    char sql[80];
     kasa_diag d;
 
     assert_int_equal(s->drv->exec(s, "UPDATE kasa_schema SET version = 99", &d),
@@ -187,8 +188,9 @@ static void test_refuses_newer_schema(void **state)
     assert_null(s);
     /* put it back: then it opens */
     assert_int_equal(kasa__store_open_version(uri, -1, &s, &d), KASA_OK);
-    assert_int_equal(s->drv->exec(s, "UPDATE kasa_schema SET version = 3", &d),
-                     KASA_OK);
+    snprintf(sql, sizeof(sql), "UPDATE kasa_schema SET version = %d",
+             KASA_STORE_SCHEMA_VERSION);
+    assert_int_equal(s->drv->exec(s, sql, &d), KASA_OK);
     kasa_store_close(s);
     assert_int_equal(kasa_store_open(uri, &s, &d), KASA_OK);
     done(s);
@@ -758,7 +760,11 @@ static void test_migrates_data_from_version_2(void **state)
 {
     kasa_store *s = fresh_at(2);
     tobj *v1 = indicator(7, "2020-01-01T00:00:00.000Z", NULL);
-    tobj *v2 = indicator(7, "2021-01-01T00:00:00.000Z", NULL);
+    tobj *v2 = indicator(
+        7, "2021-01-01T00:00:00.000Z",
+        ",\"created_by_ref\":\"identity--00000000-0000-4000-8000-0000000000aa\","
+        "\"object_marking_refs\":[\"marking-definition--"
+        "f88d31f6-486f-44da-b317-01333bde0b82\"]");
     tobj *v3 = indicator(7, "2022-01-01T00:00:00.000Z", NULL);
     kasa_query q = {0};
     kasa_page page;
@@ -769,7 +775,15 @@ static void test_migrates_data_from_version_2(void **state)
     kasa_diag d;
     int i;
 
-    make_collection(s, c, "old");
+    /* as version 2 made collections */
+    strcpy(c, "6e0c1d37-52b0-4ac5-8b3e-2a7d2b0bf0a1");
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO collections (uuid, api_root, alias, title, "
+             "media_types) VALUES ('%s', 1, 'old', 'Old', "
+             "'application/stix+json;version=2.1')",
+             c);
+    if (s->drv->exec(s, sql, &d) != KASA_OK)
+        fail_msg("v2 collection: %s", d.message);
     for (i = 0; i < 2; i++) {
         const kasa_store_object *o = i == 0 ? &v1->o : &v2->o;
 
@@ -815,6 +829,13 @@ static void test_migrates_data_from_version_2(void **state)
     assert_int_equal(page.n, 2);
     assert_int_equal(page.records[0].date_added, 10);
     assert_int_equal(page.records[1].date_added, 20);
+    /* the policy's facts, read from what was stored before */
+    assert_int_equal(page.records[0].tlp, KASA_TLP_NONE);
+    assert_null(page.records[0].created_by);
+    assert_int_equal(page.records[1].tlp, KASA_TLP_AMBER);
+    assert_string_equal(page.records[1].created_by,
+                        "identity--00000000-0000-4000-8000-0000000000aa");
+    assert_null(page.records[1].markings);
     kasa_page_free(&page);
 
     assert_int_equal(add1(s, c, v1, &when), KASA_ADD_DUPLICATE);
