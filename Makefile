@@ -3,7 +3,8 @@
 #
 #   make            build into build/ (the command is build/kasa)
 #   make run        build, import the examples into the default store
-#                   (./kasa.db), show what it holds, run the demonstration
+#                   (./kasa.db), then serve it over TAXII 2.1 on
+#                   http://127.0.0.1:8080/taxii2/ (Ctrl-C stops it)
 #   make test       -Werror build + whole suite, then again under ASan+UBSan
 #   make fuzz       libFuzzer harnesses (clang) in build-fuzz/, FUZZ_SECONDS each
 #   make bench      build, then run the benchmarks in bench/
@@ -22,11 +23,9 @@ deps:
 	@sh scripts/install-deps.sh
 
 run: all
-	@./build/kasa import examples/emdivi-bundle.json
-	@./build/kasa import examples/misp-event.json
-	@./build/kasa stats
-	@echo
-	@./build/kasa demo
+	@./build/kasa import --progress none examples/emdivi-bundle.json >/dev/null
+	@./build/kasa import --progress none examples/misp-event.json >/dev/null
+	@./build/kasa serve --listen $(or $(LISTEN),127.0.0.1:8080)
 
 test: deps test-plain test-asan
 

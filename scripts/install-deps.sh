@@ -19,6 +19,7 @@ libsqlite3-dev
 libpq-dev
 libmicrohttpd-dev
 libargon2-dev
+libcurl4-openssl-dev
 curl
 wrk
 postgresql

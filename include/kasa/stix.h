@@ -129,6 +129,10 @@ typedef struct kasa_stix_meta {
     int64_t valid_until_us;
 } kasa_stix_meta;
 
+/* The version key (as kasa_stix_meta.version_key) of STIX timestamp `s`,
+ * or false when `s` is not one. */
+bool kasa_stix_version_key(const char *s, char out[32]);
+
 /*
  * Read the store's facts from a valid object.  Returns KASA_OK or
  * KASA_EINVALID (no id or type, an unreadable timestamp).

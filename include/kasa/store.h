@@ -111,6 +111,16 @@ kasa_err kasa_store_collection_create(kasa_store *s, kasa_collection *c,
 kasa_err kasa_store_collection_find(kasa_store *s, const char *ref,
                                     kasa_collection **out,
                                     kasa_diag *diag) KASA_WARN_UNUSED;
+/* Tune a connection that mostly reads, as a server's do (SQLite: the
+ * file is memory-mapped, which counts in the process's resident memory
+ * as pages are read).  A bulk import should not call it. */
+kasa_err kasa_store_for_readers(kasa_store *s, kasa_diag *diag);
+
+/* The same without counting its objects (object_versions 0): what a
+ * server asks on each request.  KASA_ENOTFOUND when there is none. */
+kasa_err kasa_store_collection_get(kasa_store *s, const char *ref,
+                                   kasa_collection **out,
+                                   kasa_diag *diag) KASA_WARN_UNUSED;
 /* The collections of `api_root` (NULL: of every root), by title then id. */
 kasa_err kasa_store_collections(kasa_store *s, const char *api_root,
                                 kasa_collection **out, size_t *n,

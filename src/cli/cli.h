@@ -40,6 +40,17 @@ int kasa_cli_collection(int argc, char **argv);
 int kasa_cli_stats(int argc, char **argv);
 int kasa_cli_store(int argc, char **argv);
 
+/* Commands of partners' access (cmd_access.c): account, token, grant; and
+ * their help texts (NULL for a topic that is not theirs). */
+int kasa_cli_account(int argc, char **argv);
+int kasa_cli_token(int argc, char **argv);
+int kasa_cli_grant(int argc, char **argv);
+const char *kasa_cli_access_help(const char *topic);
+
+/* The TAXII server and its audit trail (cmd_serve.c). */
+int kasa_cli_serve(int argc, char **argv);
+int kasa_cli_audit(int argc, char **argv);
+
 /* Options of a subcommand, for kasa_cli_getopt. */
 enum { KASA_CLI_FLAG, KASA_CLI_VALUE, KASA_CLI_LIST };
 #define KASA_CLI_LIST_MAX 64

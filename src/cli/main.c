@@ -50,6 +50,11 @@ static const kasa_cli_topic kasa_cli_topics[] = {
      "  collection       create, list and show collections\n"
      "  stats            show what the store holds\n"
      "  store check      check the store's integrity\n"
+     "  account          add, list and revoke partners' accounts\n"
+     "  token            issue, list and revoke API tokens\n"
+     "  grant            open collections to accounts and organisations\n"
+     "  serve            serve the store to partners over TAXII 2.1\n"
+     "  audit            read or verify the server's audit trail\n"
      "  demo             match the indicators of the 2015 Emdivi phishing\n"
      "                   campaign against a built-in replay of mail and "
      "traffic\n"
@@ -260,6 +265,36 @@ static const kasa_cli_topic kasa_cli_topics[] = {
      "  0  the store is sound\n"
      "  1  it is not (the message says what is wrong)\n"
      "  2  usage error, or the store cannot be opened\n"},
+    {"serve",
+     "usage: kasa serve [--listen HOST:PORT] [--config FILE] [--store URI]\n"
+     "                  [--audit-log FILE] [--tls-cert PEM --tls-key PEM]\n"
+     "\n"
+     "Serve the store over TAXII 2.1 to partners: discovery at /taxii2/,\n"
+     "HTTP Basic or Bearer tokens, every object judged by the access policy\n"
+     "(docs/policy.md), every request in the audit log.  Without a TLS\n"
+     "certificate kasa listens on loopback only.  On a store without\n"
+     "accounts it makes 'admin' and prints its password once.  SIGTERM or\n"
+     "SIGINT: stop accepting, finish what is in flight, exit.\n"
+     "\n"
+     "options:\n"
+     "  -l, --listen HOST:PORT  where to listen (default 127.0.0.1:8080)\n"
+     "  -c, --config FILE       the config file (docs/taxii.md); flags win\n"
+     KASA_CLI_STORE_HELP
+     "  --audit-log FILE        the audit trail (default kasa-audit.log)\n"
+     "  --tls-cert, --tls-key   PEM files: serve HTTPS (TLS 1.2 and 1.3)\n"
+     "  -h, --help              show this help\n"},
+    {"audit",
+     "usage: kasa audit [--log FILE] [--account NAME] [--collection ID]\n"
+     "                  [--object ID] [--since TIMESTAMP] [--verify]\n"
+     "\n"
+     "Print the lines of the audit trail that match (JSON lines: who, from\n"
+     "where, what, the status, and every object version served, accepted\n"
+     "or deleted), or with --verify check its chain of SHA-256 digests.\n"
+     "\n"
+     "exit status:\n"
+     "  0  printed, or the chain holds\n"
+     "  1  the chain is broken (the message says at which line)\n"
+     "  2  usage error or unreadable log\n"},
     {"help",
      "usage: kasa help [<command>]\n"
      "\n"
@@ -269,6 +304,7 @@ static const kasa_cli_topic kasa_cli_topics[] = {
 
 int kasa_cli_help(FILE *f, const char *topic)
 {
+    const char *text = kasa_cli_access_help(topic);
     size_t i;
 
     for (i = 0; i < sizeof(kasa_cli_topics) / sizeof(kasa_cli_topics[0]); i++) {
@@ -277,7 +313,10 @@ int kasa_cli_help(FILE *f, const char *topic)
             return 0;
         }
     }
-    return -1;
+    if (text == NULL)
+        return -1;
+    fputs(text, f);
+    return 0;
 }
 
 /* kasa help [command [subcommand]] */
@@ -361,6 +400,16 @@ static int kasa_cli_dispatch(int argc, char **argv)
         return kasa_cli_stats(argc - 1, argv + 1);
     if (strcmp(cmd, "store") == 0)
         return kasa_cli_store(argc - 1, argv + 1);
+    if (strcmp(cmd, "account") == 0)
+        return kasa_cli_account(argc - 1, argv + 1);
+    if (strcmp(cmd, "token") == 0)
+        return kasa_cli_token(argc - 1, argv + 1);
+    if (strcmp(cmd, "grant") == 0)
+        return kasa_cli_grant(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0)
+        return kasa_cli_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "audit") == 0)
+        return kasa_cli_audit(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return kasa_cli_usage_error("kasa --help", "unknown option '%s'", cmd);
     return kasa_cli_usage_error("kasa --help", "unknown command '%s'", cmd);

@@ -68,11 +68,22 @@ void kasa_stix_time_format_us(int64_t us, char out[32])
     memcpy(out, buf, 28);
 }
 
+bool kasa_stix_version_key(const char *s, char out[32])
+{
+    kasa__time t;
+    char key[40];
+
+    if (s == NULL || !kasa__time_parse(s, strlen(s), true, &t))
+        return false;
+    kasa__time_format(t, 9, key);
+    memcpy(out, key, 31); /* 30 characters and the NUL */
+    return true;
+}
+
 kasa_err kasa_stix_meta_get(const json_t *obj, kasa_stix_meta *m,
                             kasa_stix_diag *d)
 {
     const char *s;
-    kasa__time t;
     int64_t us;
 
     memset(m, 0, sizeof(*m));
@@ -93,17 +104,11 @@ kasa_err kasa_stix_meta_get(const json_t *obj, kasa_stix_meta *m,
     if (s == NULL)
         s = json_string_value(json_object_get(obj, "created"));
     m->version = s;
-    if (s != NULL) {
-        if (!kasa__time_parse(s, strlen(s), true, &t)) {
-            meta_fail(d, obj,
-                      json_object_get(obj, "modified") ? "modified" : "created",
-                      "timestamp", "the version is not a STIX timestamp");
-            return KASA_EINVALID;
-        }
-        char key[40];
-
-        kasa__time_format(t, 9, key);
-        memcpy(m->version_key, key, 31); /* 30 characters and the NUL */
+    if (s != NULL && !kasa_stix_version_key(s, m->version_key)) {
+        meta_fail(d, obj,
+                  json_object_get(obj, "modified") ? "modified" : "created",
+                  "timestamp", "the version is not a STIX timestamp");
+        return KASA_EINVALID;
     }
     m->revoked = json_is_true(json_object_get(obj, "revoked"));
     if (strcmp(m->type, "indicator") == 0) {

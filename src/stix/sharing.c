@@ -118,7 +118,10 @@ static void walk(const json_t *obj, kasa_stix_sharing *out, idlist *marks,
     for (i = 0; i < json_array_size(v); i++) {
         const char *id = json_string_value(json_array_get(v, i));
 
-        if (id != NULL)
+        /* an entry that is not one id names no one: "" would make an empty
+         * token, and "identity--a identity--b" two recipients the list did
+         * not name one by one */
+        if (id != NULL && id[0] != '\0' && strchr(id, ' ') == NULL)
             list_put(recips, id);
     }
 }

@@ -26,6 +26,8 @@ typedef struct kasa__driver {
     char param; /* placeholders are `param` followed by 1, 2, ...: ?1 / $1 */
     const char *begin_sql;    /* starts a write transaction */
     const char *optimize_sql; /* refreshes the planner's statistics */
+    const char *readers_sql;  /* tunes a connection that mostly reads, or
+                                 NULL */
     /* The schema, one SQL script per version: migrations[0] makes
      * version 1 from nothing, migrations[i] makes version i+1 from i. */
     const char *const *migrations;
@@ -76,7 +78,7 @@ typedef struct kasa__driver {
     "WHERE excluded.version_key > indicators.version_key "                     \
     "OR indicators.object IS NULL"
 
-#define KASA__STMT_CACHE 48
+#define KASA__STMT_CACHE 96
 
 struct kasa_store {
     const kasa__driver *drv;
@@ -87,6 +89,7 @@ struct kasa_store {
                     0 until the transaction first changes the set */
     struct {
         char *sql;
+        uint64_t hash; /* of sql: most lookups compare only this */
         kasa__stmt *st;
     } cache[KASA__STMT_CACHE];
     unsigned cache_next;
@@ -115,6 +118,14 @@ kasa_err kasa__store_set_last_added(kasa_store *s, int64_t coll, int64_t last,
  * first 8 bytes of its SHA-256, big-endian, as a signed integer.  Both
  * backends compute the same (PostgreSQL's kasa_id_hash() in SQL). */
 int64_t kasa__id_hash(const char *id);
+
+/* kasa_store_add, but object i gets date_added at[i] when that is after
+ * the collection's last one (a restore of recorded data, as the medallion
+ * replay loads; SQLite only). */
+kasa_err kasa__store_add_at(kasa_store *s, const char *collection,
+                            const kasa_store_object *objs, size_t n,
+                            const int64_t *at, kasa_add_result *results,
+                            kasa_diag *diag);
 
 bool kasa__store_same_object(const char *a, size_t alen, const char *b,
                              size_t blen);

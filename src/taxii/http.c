@@ -1,0 +1,438 @@
+/*
+ * http.c - kasa_taxii_serve: libmicrohttpd in front of kasa_taxii_handle.
+ * It reads a request (headers bounded by the connection memory limit,
+ * the body by max_body_bytes: past it the body is dropped unread and the
+ * answer is 413), hands it over, writes the answer with its TAXII
+ * headers, and logs one JSON line per request on stderr.  TLS (GnuTLS
+ * inside libmicrohttpd) is TLS 1.2 or 1.3 only; without a certificate
+ * kasa listens on loopback addresses alone.  On stop it stops accepting,
+ * lets the requests in flight finish (up to 10 s), then returns.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "kasa/stix.h"
+#include "kasa/store.h"
+#include "kasa/taxii.h"
+#include "taxii/taxii_int.h"
+
+#define MAX_ARGS 64
+
+typedef struct server {
+    kasa_taxii *t;
+    const kasa_serve_options *opt;
+    size_t max_body;
+} server;
+
+/* One request being read. */
+typedef struct conn {
+    char *body;
+    size_t len, cap;
+    bool too_large;
+    double start;
+} conn;
+
+typedef struct args {
+    kasa_http_pair v[MAX_ARGS];
+    size_t n;
+    bool overflow;
+} args;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind,
+                                   const char *key, const char *value)
+{
+    args *a = cls;
+
+    (void)kind;
+    if (a->n == MAX_ARGS) {
+        a->overflow = true;
+        return MHD_NO;
+    }
+    a->v[a->n].name = key;
+    a->v[a->n].value = value;
+    a->n++;
+    return MHD_YES;
+}
+
+static void remote_of(struct MHD_Connection *c, char *out, size_t size)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+    snprintf(out, size, "?");
+    if (sa == NULL)
+        return;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out,
+                  (socklen_t)size);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+                  out, (socklen_t)size);
+}
+
+/* One JSON line on stderr per request. */
+static void log_request(const kasa_http_request *rq,
+                        const kasa_http_response *rs, double ms)
+{
+    kasa__buf b = {0};
+    char when[32];
+
+    kasa_stix_time_format_us(kasa_now_us(), when);
+    kasa__buf_printf(&b, "{\"time\":\"%s\",\"level\":\"%s\",\"remote\":",
+                     when, rs->status >= 500 ? "error" : "info");
+    kasa__buf_json(&b, rq->remote);
+    kasa__buf_puts(&b, ",\"method\":");
+    kasa__buf_json(&b, rq->method);
+    kasa__buf_puts(&b, ",\"path\":");
+    kasa__buf_json(&b, rq->path);
+    kasa__buf_printf(&b, ",\"status\":%d,\"account\":", rs->status);
+    kasa__buf_json(&b, rs->account[0] ? rs->account : NULL);
+    kasa__buf_printf(&b, ",\"objects\":%zu,\"ms\":%.3f}\n", rs->objects, ms);
+    if (!b.oom)
+        fwrite(b.p, 1, b.len, stderr);
+    kasa__buf_fini(&b);
+}
+
+static enum MHD_Result send_answer(struct MHD_Connection *c,
+                                   kasa_http_response *rs)
+{
+    struct MHD_Response *r;
+    enum MHD_Result ok;
+
+    r = MHD_create_response_from_buffer(rs->body_len, rs->body,
+                                        MHD_RESPMEM_MUST_FREE);
+    if (r == NULL)
+        return MHD_NO;
+    rs->body = NULL; /* the response owns it now */
+    if (rs->content_type != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                rs->content_type);
+    if (rs->date_first[0] != '\0') {
+        MHD_add_response_header(r, "X-TAXII-Date-Added-First",
+                                rs->date_first);
+        MHD_add_response_header(r, "X-TAXII-Date-Added-Last", rs->date_last);
+    }
+    if (rs->allow != NULL)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rs->allow);
+    if (rs->challenge)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Basic realm=\"kasa\", Bearer realm=\"kasa\"");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    ok = MHD_queue_response(c, (unsigned)rs->status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
+                                  const char *url, const char *method,
+                                  const char *version,
+                                  const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    server *sv = cls;
+    conn *cn = *con_cls;
+    kasa_http_request rq;
+    kasa_http_response rs;
+    char remote[64];
+    enum MHD_Result ok;
+    args a = {0};
+
+    (void)version;
+    if (cn == NULL) {
+        const char *cl =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+
+        cn = calloc(1, sizeof(*cn));
+        if (cn == NULL)
+            return MHD_NO;
+        cn->start = now_seconds();
+        /* a declared length over the limit: refuse before reading it */
+        if (cl != NULL && strtoull(cl, NULL, 10) > sv->max_body)
+            cn->too_large = true;
+        *con_cls = cn;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t n = *upload_data_size;
+
+        if (!cn->too_large && cn->len + n > sv->max_body)
+            cn->too_large = true;
+        if (!cn->too_large) {
+            if (cn->len + n + 1 > cn->cap) {
+                size_t cap = cn->cap ? cn->cap : 4096;
+                char *p;
+
+                while (cap < cn->len + n + 1)
+                    cap *= 2;
+                p = realloc(cn->body, cap);
+                if (p == NULL) {
+                    cn->too_large = true;
+                } else {
+                    cn->body = p;
+                    cn->cap = cap;
+                }
+            }
+            if (!cn->too_large) {
+                memcpy(cn->body + cn->len, upload_data, n);
+                cn->len += n;
+            }
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    memset(&rq, 0, sizeof(rq));
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
+    remote_of(c, remote, sizeof(remote));
+    rq.method = method;
+    rq.path = url;
+    rq.args = a.v;
+    rq.n_args = a.n;
+    rq.accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+    rq.content_type =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+    rq.authorization =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    rq.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+    rq.body = cn->body;
+    rq.body_len = cn->len;
+    rq.body_too_large = cn->too_large;
+    rq.remote = remote;
+    if (a.overflow) {
+        memset(&rs, 0, sizeof(rs));
+        rs.status = 400;
+        rs.content_type = "application/taxii+json;version=2.1";
+        rs.body = strdup("{\"title\":\"Bad Request\",\"description\":"
+                         "\"more than 64 query arguments\","
+                         "\"http_status\":\"400\"}");
+        rs.body_len = rs.body ? strlen(rs.body) : 0;
+    } else {
+        kasa_taxii_handle(sv->t, &rq, &rs);
+    }
+    log_request(&rq, &rs, (now_seconds() - cn->start) * 1000.0);
+    ok = send_answer(c, &rs);
+    kasa_http_response_fini(&rs);
+    return ok;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    conn *cn = *con_cls;
+
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (cn != NULL) {
+        free(cn->body);
+        free(cn);
+        *con_cls = NULL;
+    }
+}
+
+static char *read_file(const char *path, kasa_diag *diag)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    long n;
+
+    if (f == NULL) {
+        kasa__diag_at(diag, KASA_EIO, NULL, 0, 0, 0, "cannot open %s: %s",
+                      path, strerror(errno));
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1 << 20) &&
+        fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n + 1)) != NULL) {
+        if (fread(text, 1, (size_t)n, f) != (size_t)n) {
+            free(text);
+            text = NULL;
+        } else {
+            text[n] = '\0';
+        }
+    }
+    fclose(f);
+    if (text == NULL)
+        kasa__diag_at(diag, KASA_EIO, NULL, 0, 0, 0,
+                      "cannot read %s (or it is over 1 MiB)", path);
+    return text;
+}
+
+/* The address to listen on; plain HTTP only on loopback. */
+static kasa_err listen_addr(const kasa_serve_options *opt, bool tls,
+                            struct sockaddr_storage *ss, bool *v6,
+                            kasa_diag *diag)
+{
+    const char *host = opt->host ? opt->host : "127.0.0.1";
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+    unsigned port = opt->port ? opt->port : tls ? 8443 : 8080;
+    char h[64];
+    size_t n = strlen(host);
+
+    if (opt->port == 0 && opt->port_out != NULL)
+        port = 0;
+    memset(ss, 0, sizeof(*ss));
+    if (n >= 2 && host[0] == '[' && host[n - 1] == ']' && n - 2 < sizeof(h)) {
+        memcpy(h, host + 1, n - 2);
+        h[n - 2] = '\0';
+        host = h;
+    }
+    if (strcmp(host, "localhost") == 0)
+        host = "127.0.0.1";
+    if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons((uint16_t)port);
+        *v6 = false;
+        if (!tls && (ntohl(s4->sin_addr.s_addr) >> 24) != 127)
+            goto not_loopback;
+        return KASA_OK;
+    }
+    if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons((uint16_t)port);
+        *v6 = true;
+        if (!tls && !IN6_IS_ADDR_LOOPBACK(&s6->sin6_addr))
+            goto not_loopback;
+        return KASA_OK;
+    }
+    return kasa__diag_at(diag, KASA_EINVAL, NULL, 0, 0, 0,
+                         "listen address \"%s\" is not an IPv4 or IPv6 "
+                         "address (or localhost)",
+                         host);
+not_loopback:
+    return kasa__diag_at(diag, KASA_EINVAL, NULL, 0, 0, 0,
+                         "plain HTTP is for loopback only (127.0.0.0/8, "
+                         "::1): give a TLS certificate and key to listen on "
+                         "%s",
+                         host);
+}
+
+kasa_err kasa_taxii_serve(kasa_taxii *t, const kasa_serve_options *opt,
+                          kasa_diag *diag)
+{
+    struct sockaddr_storage ss;
+    bool tls = opt->tls_cert != NULL || opt->tls_key != NULL, v6 = false;
+    char *cert = NULL, *key = NULL, *ca = NULL, url[160], addr[64];
+    struct MHD_Daemon *d;
+    unsigned flags, threads = opt->threads;
+    const union MHD_DaemonInfo *info;
+    kasa_err err;
+    server sv;
+    double last_sync = now_seconds();
+
+    if (tls && (opt->tls_cert == NULL || opt->tls_key == NULL))
+        return kasa__diag_at(diag, KASA_EINVAL, NULL, 0, 0, 0,
+                             "TLS needs both a certificate and a key");
+    err = listen_addr(opt, tls, &ss, &v6, diag);
+    if (err != KASA_OK)
+        return err;
+    if (tls) {
+        cert = read_file(opt->tls_cert, diag);
+        key = cert ? read_file(opt->tls_key, diag) : NULL;
+        ca = key && opt->tls_client_ca ? read_file(opt->tls_client_ca, diag)
+                                       : NULL;
+        if (cert == NULL || key == NULL ||
+            (opt->tls_client_ca != NULL && ca == NULL)) {
+            free(cert);
+            free(key);
+            free(ca);
+            return KASA_EIO;
+        }
+    }
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        threads = n > 0 && n < 64 ? (unsigned)n : 2;
+    }
+    sv.t = t;
+    sv.opt = opt;
+    sv.max_body = opt->max_body_bytes ? opt->max_body_bytes : 100u << 20;
+    flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+            MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
+    d = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, &sv, MHD_OPTION_SOCK_ADDR,
+        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_CONNECTION_LIMIT,
+        opt->max_connections ? opt->max_connections : 1024u,
+        MHD_OPTION_CONNECTION_TIMEOUT,
+        opt->timeout_seconds ? opt->timeout_seconds : 30u,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(opt->max_header_bytes ? opt->max_header_bytes : 16384) + 16384,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
+        MHD_OPTION_HTTPS_MEM_KEY, key, MHD_OPTION_HTTPS_PRIORITIES,
+        "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+        ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, ca, MHD_OPTION_END);
+    if (d == NULL) {
+        free(cert);
+        free(key);
+        free(ca);
+        return kasa__diag_at(diag, KASA_EIO, NULL, 0, 0, 0,
+                             "cannot listen on %s port %u (in use, or a bad "
+                             "certificate or key)",
+                             opt->host ? opt->host : "127.0.0.1", opt->port);
+    }
+    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    if (info != NULL && opt->port_out != NULL)
+        *opt->port_out = info->port;
+    if (v6)
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr,
+                  sizeof(addr));
+    else
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr,
+                  sizeof(addr));
+    snprintf(url, sizeof(url), "%s://%s%s%s:%u/taxii2/", tls ? "https" : "http",
+             v6 ? "[" : "", addr, v6 ? "]" : "", info ? info->port : 0);
+    if (opt->ready != NULL)
+        opt->ready(opt->ready_ctx, url);
+
+    while (opt->stop == NULL || *opt->stop == 0) {
+        struct timespec ts = {0, 100 * 1000 * 1000};
+
+        nanosleep(&ts, NULL);
+        if (now_seconds() - last_sync >= 1.0) {
+            kasa__taxii_sync(t);
+            last_sync = now_seconds();
+        }
+    }
+    /* stop accepting; let what is in flight finish */
+    {
+        MHD_socket ls = MHD_quiesce_daemon(d);
+        double until = now_seconds() + 10.0;
+
+        if (ls != MHD_INVALID_SOCKET)
+            close(ls);
+        while (now_seconds() < until) {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+
+            info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+            if (info == NULL || info->num_connections == 0)
+                break;
+            nanosleep(&ts, NULL);
+        }
+    }
+    MHD_stop_daemon(d);
+    kasa__taxii_sync(t);
+    free(cert);
+    free(key);
+    free(ca);
+    return KASA_OK;
+}
