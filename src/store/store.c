@@ -1406,6 +1406,15 @@ static kasa_err sb_prepare(kasa_store *s, sqlb *b, kasa__stmt **st,
 
 /* The filters of q (other than added_after and the cursor) on rows `c` of
  * collection_objects; with match[id], on rows `s` of stix_ids too. */
+/* The spec_version filter of q on the competing versions `c2`. */
+static void sb_same_spec(sqlb *b, const kasa_query *q)
+{
+    if (q->n_spec_versions > 0)
+        sb_in(b, "c2.spec_version", q->spec_versions, q->n_spec_versions);
+    else /* c holds the latest spec_version already */
+        sb_put(b, " AND c2.spec_version = c.spec_version");
+}
+
 static kasa_err sb_filters(sqlb *b, const kasa_query *q, kasa_diag *diag)
 {
     unsigned v = q->versions;
@@ -1435,17 +1444,25 @@ static kasa_err sb_filters(sqlb *b, const kasa_query *q, kasa_diag *diag)
     if (v & KASA_VERSION_ALL)
         return KASA_OK;
     sb_put(b, " AND (");
+    /* first and last among the versions the spec_version filter keeps
+     * (TAXII 2.1 section 3.4.1: "the latest version ... matching the
+     * remainder of the request"): an object whose newest version is STIX
+     * 2.0 still has a latest 2.1 version */
     if (v & KASA_VERSION_LAST) {
         sb_put(b, "NOT EXISTS (SELECT 1 FROM collection_objects c2 "
                   "WHERE c2.sid = c.sid AND c2.collection = c.collection "
-                  "AND c2.version_key > c.version_key)");
+                  "AND c2.version_key > c.version_key");
+        sb_same_spec(b, q);
+        sb_put(b, ")");
         any = true;
     }
     if (v & KASA_VERSION_FIRST) {
         sb_put(b, any ? " OR " : "");
         sb_put(b, "NOT EXISTS (SELECT 1 FROM collection_objects c2 "
                   "WHERE c2.sid = c.sid AND c2.collection = c.collection "
-                  "AND c2.version_key < c.version_key)");
+                  "AND c2.version_key < c.version_key");
+        sb_same_spec(b, q);
+        sb_put(b, ")");
         any = true;
     }
     if (q->n_version_keys > 0) {

@@ -303,7 +303,37 @@ typedef struct filters {
     char keys[64][32]; /* match[version] timestamps, as version keys */
     const char *key_ptrs[64];
     char *copies[4];   /* the comma lists, split in place */
+    char query_tag[9]; /* what a `next` handed out carries (see below) */
 } filters;
+
+/*
+ * A `next` token is the store's cursor behind a tag of the query it
+ * belongs to: 8 hex digits of a hash of the filters (every argument but
+ * limit and next, in any order).  TAXII 2.1 section 3.5 has a client send
+ * `next` "along with the same original query options"; one sent with
+ * other filters would page through a different result from a cursor of
+ * this one, so it is refused (400), as the reference server does.
+ */
+static void tag_query(const kasa_http_request *rq, char out[9])
+{
+    uint32_t sum = 0;
+    size_t i;
+
+    for (i = 0; i < rq->n_args; i++) {
+        const char *k = rq->args[i].name, *v = rq->args[i].value;
+        uint32_t h = 2166136261u;
+
+        if (strcmp(k, "limit") == 0 || strcmp(k, "next") == 0)
+            continue;
+        for (; *k != '\0'; k++)
+            h = (h ^ (unsigned char)*k) * 16777619u;
+        h = (h ^ '=') * 16777619u;
+        for (; v != NULL && *v != '\0'; v++)
+            h = (h ^ (unsigned char)*v) * 16777619u;
+        sum += h; /* the order of the arguments does not matter */
+    }
+    snprintf(out, 9, "%08x", (unsigned)sum);
+}
 
 static void filters_fini(filters *f)
 {
@@ -343,6 +373,7 @@ static bool read_filters(kasa_taxii *t, const kasa_http_request *rq,
 
     memset(f, 0, sizeof(*f));
     f->q.limit = t->cfg.default_limit;
+    tag_query(rq, f->query_tag);
     for (i = 0; i < rq->n_args; i++) {
         const char *k = rq->args[i].name, *v = rq->args[i].value;
 
@@ -367,7 +398,18 @@ static bool read_filters(kasa_taxii *t, const kasa_http_request *rq,
             f->q.limit = (size_t)l > t->cfg.max_limit ? t->cfg.max_limit
                                                       : (size_t)l;
         } else if (strcmp(k, "next") == 0) {
-            f->q.next = v;
+            if (strlen(v) < 10 || v[8] != '-') {
+                fail(rs, 400, "next \"%.64s\" is not a token this server "
+                              "gave out", v);
+                return false;
+            }
+            if (strncmp(v, f->query_tag, 8) != 0) {
+                fail(rs, 400, "next \"%.64s\" belongs to a query with "
+                              "other filters: send it with the filters it "
+                              "came with", v);
+                return false;
+            }
+            f->q.next = v + 9;
         } else if (strcmp(k, "match[spec_version]") == 0) {
             if (!split(f, 0, v, f->spec, &n)) {
                 fail(rs, 400, "match[spec_version] lists nothing, or more "
@@ -719,6 +761,32 @@ static void emit_version(req *r, kasa__buf *b, const kasa_record *rec,
     }
 }
 
+/* Does this collection hold a version of `oid` this account may see? */
+static bool visible_object(req *r, const char *oid)
+{
+    static const char *const any_spec[] = {"2.0", "2.1"};
+    kasa_query q = {0};
+    kasa_reader rd;
+    kasa_page page;
+    bool seen = false;
+    size_t i;
+    kasa_diag d;
+
+    reader_of(r, &rd);
+    q.ids = &oid;
+    q.n_ids = 1;
+    q.versions = KASA_VERSION_ALL;
+    q.spec_versions = any_spec;
+    q.n_spec_versions = 2;
+    if (kasa_store_query(r->s, r->coll->id, &q, &page, &d) != KASA_OK)
+        return false;
+    for (i = 0; i < page.n && !seen; i++)
+        seen = kasa_policy_check(&r->t->policy, &rd, &page.records[i],
+                                 r->coll->default_tlp, NULL) == KASA_ALLOW;
+    kasa_page_free(&page);
+    return seen;
+}
+
 /* objects, manifest, an object, versions: the envelope around a page.
  * `member` is "objects" or "versions"; `oid` the object of the URL. */
 static void get_page(req *r, const char *member, emit_fn emit, char what,
@@ -745,9 +813,11 @@ static void get_page(req *r, const char *member, emit_fn emit, char what,
                 &first, &last);
     if (n < 0)
         goto out;
-    if (n == 0 && oid != NULL && !more) {
+    if (n == 0 && oid != NULL && !more && !visible_object(r, oid)) {
         /* nothing of this object here that this account may see: the
-         * same answer whether it exists or not */
+         * same answer whether it exists or not (with versions it may see
+         * that the filters leave out, the answer is an empty envelope,
+         * section 5.6) */
         fail(r->rs, 404, "no object %.100s in collection %s", oid,
              r->coll->id);
         goto out;
@@ -756,10 +826,8 @@ static void get_page(req *r, const char *member, emit_fn emit, char what,
         kasa__buf_puts(&b, "{}"); /* an empty envelope */
     } else {
         kasa__buf_printf(&b, "{\"more\":%s", more ? "true" : "false");
-        if (next != NULL) {
-            kasa__buf_puts(&b, ",\"next\":");
-            kasa__buf_json(&b, next);
-        }
+        if (next != NULL) /* the store's cursor: digits and a letter */
+            kasa__buf_printf(&b, ",\"next\":\"%s-%s\"", f.query_tag, next);
         if (n > 0) {
             kasa__buf_printf(&b, ",\"%s\":[", member);
             kasa__buf_put(&b, items.p, items.len);
@@ -853,9 +921,15 @@ static void post_objects(req *r)
             const char *ver =
                 json_string_value(json_object_get(o, "modified"));
 
+            /* section 4.3.1 asks a version of every entry: created when
+             * there is no modified, else (an SCO) when it was received */
+            if (ver == NULL)
+                ver = json_string_value(json_object_get(o, "created"));
+            if (ver == NULL)
+                ver = when;
+
             json_object_set_new(fl, "id", json_string(id ? id : ""));
-            if (ver != NULL)
-                json_object_set_new(fl, "version", json_string(ver));
+            json_object_set_new(fl, "version", json_string(ver));
             json_object_set_new(
                 fl, "message",
                 json_string(json_is_object(o)
@@ -874,8 +948,15 @@ static void post_objects(req *r)
         json_t *e = json_object();
 
         json_object_set_new(e, "id", json_string(so[i].id));
-        if (so[i].version != NULL)
+        if (so[i].version != NULL) {
             json_object_set_new(e, "version", json_string(so[i].version));
+        } else if (res[i].outcome != KASA_ADD_CONFLICT) {
+            /* unversioned (an SCO): its date_added, as manifests say */
+            char added[32];
+
+            kasa_stix_time_format_us(res[i].date_added, added);
+            json_object_set_new(e, "version", json_string(added));
+        }
         if (res[i].outcome == KASA_ADD_CONFLICT) {
             json_object_set_new(
                 e, "message",
@@ -896,12 +977,19 @@ static void post_objects(req *r)
     json_object_set_new(status, "total_count", json_integer((json_int_t)n));
     json_object_set_new(status, "success_count",
                         json_integer((json_int_t)json_array_size(successes)));
-    json_object_set_new(status, "successes", successes);
+    /* empty lists are left out (section 2: "empty lists are
+     * prohibited") */
+    if (json_array_size(successes) > 0)
+        json_object_set_new(status, "successes", successes);
+    else
+        json_decref(successes);
     json_object_set_new(status, "failure_count",
                         json_integer((json_int_t)json_array_size(failures)));
-    json_object_set_new(status, "failures", failures);
+    if (json_array_size(failures) > 0)
+        json_object_set_new(status, "failures", failures);
+    else
+        json_decref(failures);
     json_object_set_new(status, "pending_count", json_integer(0));
-    json_object_set_new(status, "pendings", json_array());
     successes = failures = NULL;
     /* kept with the account that may read it back */
     {
@@ -971,46 +1059,76 @@ static void get_status(req *r, const char *id)
     answer_json(r->rs, 200, status);
 }
 
+/* DELETE an object: the versions the filters select (all of them when
+ * there are none: match[version] and match[spec_version] default to
+ * every version here) that this account may see; 404 when it may see
+ * none, as for an object that is not there. */
 static void delete_object(req *r, const char *oid)
 {
-    filters f;
-    kasa_query del = {0};
+    static const char *const any_spec[] = {"2.0", "2.1"};
+    const char *one[1] = {oid};
+    char (*keys)[32] = NULL;
+    const char **key_ptrs = NULL;
+    kasa_query del;
     kasa_reader rd;
-    kasa_page page;
-    size_t n = 0, i;
-    bool visible = false;
+    kasa_page page = {0};
+    size_t n = 0, i, nvis = 0;
+    bool selected = false;
     kasa_diag d;
+    filters f;
 
     if (!read_filters(r->t, r->rq, &f, 'o', r->rs))
         goto out;
-    /* only what this account may see can it delete: otherwise a 404,
-     * the answer for an object that is not there */
-    reader_of(r, &rd);
-    f.q.ids = (const char *const[]){oid};
+    for (i = 0; i < r->rq->n_args; i++)
+        selected |= strcmp(r->rq->args[i].name, "match[version]") == 0;
+    if (!selected)
+        f.q.versions = KASA_VERSION_ALL;
+    if (f.q.n_spec_versions == 0) {
+        f.q.spec_versions = any_spec;
+        f.q.n_spec_versions = 2;
+    }
+    f.q.ids = one;
     f.q.n_ids = 1;
+    f.q.types = NULL;
+    f.q.n_types = 0;
     f.q.limit = 0;
     f.q.next = NULL;
+    reader_of(r, &rd);
     if (kasa_store_query(r->s, r->coll->id, &f.q, &page, &d) != KASA_OK) {
         fail(r->rs, 500, "the store failed to answer");
         goto out;
     }
-    for (i = 0; i < page.n; i++)
-        if (kasa_policy_check(&r->t->policy, &rd, &page.records[i],
-                              r->coll->default_tlp, NULL) == KASA_ALLOW) {
-            visible = true;
-            audit_object(r, page.records[i].id, page.records[i].version);
-        }
-    kasa_page_free(&page);
-    if (!visible) {
+    keys = calloc(page.n ? page.n : 1, sizeof(*keys));
+    key_ptrs = calloc(page.n ? page.n : 1, sizeof(*key_ptrs));
+    if (keys == NULL || key_ptrs == NULL) {
+        fail(r->rs, 500, "out of memory");
+        goto out;
+    }
+    for (i = 0; i < page.n; i++) {
+        const kasa_record *rec = &page.records[i];
+
+        if (kasa_policy_check(&r->t->policy, &rd, rec, r->coll->default_tlp,
+                              NULL) != KASA_ALLOW)
+            continue;
+        if (rec->version == NULL)
+            keys[nvis][0] = '\0'; /* unversioned: its key is "" */
+        else if (!kasa_stix_version_key(rec->version, keys[nvis]))
+            continue;
+        key_ptrs[nvis] = keys[nvis];
+        nvis++;
+        audit_object(r, rec->id, rec->version);
+    }
+    if (nvis == 0) {
         fail(r->rs, 404, "no object %.100s in collection %s", oid,
              r->coll->id);
         goto out;
     }
-    del = f.q;
-    del.ids = NULL;
-    del.n_ids = 0;
-    del.types = NULL;
-    del.n_types = 0;
+    /* exactly the versions seen and allowed, whatever else is there */
+    memset(&del, 0, sizeof(del));
+    del.version_keys = key_ptrs;
+    del.n_version_keys = nvis;
+    del.spec_versions = any_spec;
+    del.n_spec_versions = 2;
     if (kasa_store_delete(r->s, r->coll->id, oid, &del, &n, &d) != KASA_OK) {
         fail(r->rs, 500, "the store could not delete the object");
         goto out;
@@ -1018,10 +1136,13 @@ static void delete_object(req *r, const char *oid)
     free(r->rs->body);
     r->rs->body = NULL;
     r->rs->body_len = 0;
-    r->rs->content_type = NULL;
+    r->rs->content_type = TAXII_TYPE; /* section 5.7: a 200 says its type */
     r->rs->status = 200;
     r->rs->objects = n;
 out:
+    kasa_page_free(&page);
+    free(keys);
+    free(key_ptrs);
     filters_fini(&f);
 }
 
