@@ -111,10 +111,14 @@ kasa_err kasa_store_collection_create(kasa_store *s, kasa_collection *c,
 kasa_err kasa_store_collection_find(kasa_store *s, const char *ref,
                                     kasa_collection **out,
                                     kasa_diag *diag) KASA_WARN_UNUSED;
-/* Tune a connection that mostly reads, as a server's do (SQLite: the
- * file is memory-mapped, which counts in the process's resident memory
- * as pages are read).  A bulk import should not call it. */
-kasa_err kasa_store_for_readers(kasa_store *s, kasa_diag *diag);
+/* Tune a server's connection (SQLite: the file is memory-mapped, which
+ * counts in the process's resident memory as pages are read, and the
+ * write-ahead log is not checkpointed by the commits: the server calls
+ * kasa_store_checkpoint beside them).  A bulk import should not. */
+kasa_err kasa_store_for_server(kasa_store *s, kasa_diag *diag);
+/* Copy what the write-ahead log holds into the database, as far as
+ * readers allow (SQLite; nothing on PostgreSQL). */
+kasa_err kasa_store_checkpoint(kasa_store *s, kasa_diag *diag);
 
 /* The same without counting its objects (object_versions 0): what a
  * server asks on each request.  KASA_ENOTFOUND when there is none. */

@@ -512,10 +512,17 @@ void kasa_store_close(kasa_store *s)
     free(s);
 }
 
-kasa_err kasa_store_for_readers(kasa_store *s, kasa_diag *diag)
+kasa_err kasa_store_for_server(kasa_store *s, kasa_diag *diag)
 {
-    return s->drv->readers_sql ? s->drv->exec(s, s->drv->readers_sql, diag)
-                               : KASA_OK;
+    return s->drv->server_sql ? s->drv->exec(s, s->drv->server_sql, diag)
+                              : KASA_OK;
+}
+
+kasa_err kasa_store_checkpoint(kasa_store *s, kasa_diag *diag)
+{
+    return s->drv->checkpoint_sql
+               ? s->drv->exec(s, s->drv->checkpoint_sql, diag)
+               : KASA_OK;
 }
 
 const char *kasa_store_backend(const kasa_store *s)

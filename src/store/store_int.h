@@ -26,8 +26,9 @@ typedef struct kasa__driver {
     char param; /* placeholders are `param` followed by 1, 2, ...: ?1 / $1 */
     const char *begin_sql;    /* starts a write transaction */
     const char *optimize_sql; /* refreshes the planner's statistics */
-    const char *readers_sql;  /* tunes a connection that mostly reads, or
-                                 NULL */
+    const char *server_sql;     /* tunes a server's connection, or NULL */
+    const char *checkpoint_sql; /* moves the log into the database, or
+                                   NULL */
     /* The schema, one SQL script per version: migrations[0] makes
      * version 1 from nothing, migrations[i] makes version i+1 from i. */
     const char *const *migrations;
