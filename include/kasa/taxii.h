@@ -105,7 +105,7 @@ typedef struct kasa_serve_options {
     unsigned max_connections;  /* [1024] */
     unsigned timeout_seconds;  /* idle connection timeout [30] */
     size_t max_header_bytes;   /* [16384] */
-    size_t max_body_bytes;     /* [the largest API root max_content_length] */
+    size_t max_body_bytes;     /* [100 MiB]; an API root says its own limit */
     volatile int *stop;    /* the server returns once *stop is non-zero */
     void (*ready)(void *ctx, const char *url); /* called once listening */
     void *ready_ctx;

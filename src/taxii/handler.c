@@ -317,9 +317,13 @@ typedef struct filters {
  */
 static void tag_query(const kasa_http_request *rq, char out[9])
 {
-    uint32_t sum = 0;
+    uint32_t sum = 2166136261u;
+    const char *p;
     size_t i;
 
+    /* the resource too: a token of one collection is not another's */
+    for (p = rq->path ? rq->path : ""; *p != '\0'; p++)
+        sum = (sum ^ (unsigned char)*p) * 16777619u;
     for (i = 0; i < rq->n_args; i++) {
         const char *k = rq->args[i].name, *v = rq->args[i].value;
         uint32_t h = 2166136261u;
@@ -346,7 +350,7 @@ static void filters_fini(filters *f)
 
 /* Split a comma list into `out` (at most MAX_FILTER_VALUES). */
 static bool split(filters *f, int slot, const char *v, const char **out,
-                  size_t *n)
+                  size_t max, size_t *n)
 {
     char *p, *save = NULL, *tok;
 
@@ -357,7 +361,7 @@ static bool split(filters *f, int slot, const char *v, const char **out,
     *n = 0;
     for (tok = strtok_r(p, ",", &save); tok != NULL;
          tok = strtok_r(NULL, ",", &save)) {
-        if (*n == MAX_FILTER_VALUES)
+        if (*n == max)
             return false;
         out[(*n)++] = tok;
     }
@@ -365,12 +369,13 @@ static bool split(filters *f, int slot, const char *v, const char **out,
 }
 
 /* Read the query arguments into f; false and a 400 when one is wrong.
- * `what` names the endpoint's filters: 'o' objects/manifest/object (all),
- * 'v' versions (added_after, limit, next, match[spec_version]). */
+ * `what` names the endpoint's filters: 'o' objects and manifest (all),
+ * 'g' one object (GET, DELETE: no match[id] or match[type]), 'v'
+ * versions (added_after, limit, next, match[spec_version]). */
 static bool read_filters(kasa_taxii *t, const kasa_http_request *rq,
                          filters *f, char what, kasa_http_response *rs)
 {
-    size_t i, n;
+    size_t i, j, n;
 
     memset(f, 0, sizeof(*f));
     f->q.limit = t->cfg.default_limit;
@@ -391,7 +396,7 @@ static bool read_filters(kasa_taxii *t, const kasa_http_request *rq,
             char *end;
             long long l = strtoll(v, &end, 10);
 
-            if (*v == '\0' || *end != '\0' || l <= 0) {
+            if (*v < '0' || *v > '9' || *end != '\0' || l <= 0) {
                 fail(rs, 400, "limit \"%.32s\" is not a positive integer",
                      v);
                 return false;
@@ -412,22 +417,23 @@ static bool read_filters(kasa_taxii *t, const kasa_http_request *rq,
             }
             f->q.next = v + 9;
         } else if (strcmp(k, "match[spec_version]") == 0) {
-            if (!split(f, 0, v, f->spec, &n)) {
+            if (!split(f, 0, v, f->spec, MAX_FILTER_VALUES, &n)) {
                 fail(rs, 400, "match[spec_version] lists nothing, or more "
                               "than %d values", MAX_FILTER_VALUES);
                 return false;
             }
-            for (i = 0; i < n; i++)
-                if (strcmp(f->spec[i], "2.0") != 0 &&
-                    strcmp(f->spec[i], "2.1") != 0) {
+            for (j = 0; j < n; j++)
+                if (strcmp(f->spec[j], "2.0") != 0 &&
+                    strcmp(f->spec[j], "2.1") != 0) {
                     fail(rs, 400, "match[spec_version]: \"%.32s\" is not "
-                                  "a STIX version (2.0, 2.1)", f->spec[i]);
+                                  "a STIX version (2.0, 2.1)", f->spec[j]);
                     return false;
                 }
             f->q.spec_versions = f->spec;
             f->q.n_spec_versions = n;
         } else if (what == 'o' && strcmp(k, "match[id]") == 0) {
-            if (!split(f, 1, v, f->ids, &n)) {
+            /* (not on one object's endpoints: 'g', section 5.6) */
+            if (!split(f, 1, v, f->ids, MAX_FILTER_VALUES, &n)) {
                 fail(rs, 400, "match[id] lists nothing, or more than %d "
                               "values", MAX_FILTER_VALUES);
                 return false;
@@ -435,18 +441,17 @@ static bool read_filters(kasa_taxii *t, const kasa_http_request *rq,
             f->q.ids = f->ids;
             f->q.n_ids = n;
         } else if (what == 'o' && strcmp(k, "match[type]") == 0) {
-            if (!split(f, 2, v, f->types, &n)) {
+            if (!split(f, 2, v, f->types, MAX_FILTER_VALUES, &n)) {
                 fail(rs, 400, "match[type] lists nothing, or more than %d "
                               "values", MAX_FILTER_VALUES);
                 return false;
             }
             f->q.types = f->types;
             f->q.n_types = n;
-        } else if (what == 'o' && strcmp(k, "match[version]") == 0) {
+        } else if (what != 'v' && strcmp(k, "match[version]") == 0) {
             const char *list[64];
-            size_t j;
 
-            if (!split(f, 3, v, list, &n) || n > 64) {
+            if (!split(f, 3, v, list, 64, &n)) {
                 fail(rs, 400, "match[version] lists nothing, or more than "
                               "64 values");
                 return false;
@@ -1246,7 +1251,7 @@ static void delete_object(req *r, const char *oid)
     kasa_diag d;
     filters f;
 
-    if (!read_filters(r->t, r->rq, &f, 'o', r->rs))
+    if (!read_filters(r->t, r->rq, &f, 'g', r->rs))
         goto out;
     for (i = 0; i < r->rq->n_args; i++)
         selected |= strcmp(r->rq->args[i].name, "match[version]") == 0;
@@ -1497,7 +1502,7 @@ static void route(req *r, char **seg, size_t n)
             if (may(r, KASA_GRANT_READ | KASA_GRANT_WRITE))
                 delete_object(r, seg[4]);
         } else if (may(r, KASA_GRANT_READ)) {
-            get_page(r, "objects", emit_object, 'o', seg[4]);
+            get_page(r, "objects", emit_object, 'g', seg[4]);
         }
         return;
     }
