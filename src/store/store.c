@@ -1437,6 +1437,18 @@ static kasa_err sb_filters(sqlb *b, const kasa_query *q, kasa_diag *diag)
         sb_sids(b, q->ids, q->n_ids);
     if (q->n_types > 0)
         sb_in(b, "c.type", q->types, q->n_types);
+    if (q->n_spec_versions == 0 && q->n_version_keys == 0 &&
+        (v == 0 || v == KASA_VERSION_LAST)) {
+        /* the default, and what a TAXII poll asks: each object's latest
+         * version of its latest spec_version, in one probe of the
+         * object's entries rather than two */
+        sb_put(b, " AND NOT EXISTS (SELECT 1 FROM collection_objects c2 "
+                  "WHERE c2.sid = c.sid AND c2.collection = c.collection "
+                  "AND (c2.spec_version > c.spec_version OR "
+                  "(c2.spec_version = c.spec_version AND "
+                  "c2.version_key > c.version_key)))");
+        return KASA_OK;
+    }
     if (q->n_spec_versions > 0)
         sb_in(b, "c.spec_version", q->spec_versions, q->n_spec_versions);
     else
