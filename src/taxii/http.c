@@ -27,17 +27,25 @@
 
 #define MAX_ARGS 64
 
+/* Bodies being read, all connections together, at most: each may be up
+ * to max_body, and a thousand connections uploading at once would
+ * otherwise hold a thousand of them. */
+#define BODY_BUDGET ((size_t)1 << 30)
+
 typedef struct server {
     kasa_taxii *t;
     const kasa_serve_options *opt;
     size_t max_body;
+    size_t in_flight; /* bytes of bodies held, updated atomically */
 } server;
 
 /* One request being read. */
 typedef struct conn {
+    server *sv;
     char *body;
     size_t len, cap;
     bool too_large;
+    bool over_budget; /* the server holds too many bodies: 503 */
     double start;
 } conn;
 
@@ -165,6 +173,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         if (cn == NULL)
             return MHD_NO;
         cn->start = now_seconds();
+        cn->sv = sv;
         /* a declared length over the limit: refuse before reading it */
         if (cl != NULL && strtoull(cl, NULL, 10) > sv->max_body)
             cn->too_large = true;
@@ -179,16 +188,30 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         if (!cn->too_large) {
             if (cn->len + n + 1 > cn->cap) {
                 size_t cap = cn->cap ? cn->cap : 4096;
-                char *p;
+                char *p = NULL;
 
                 while (cap < cn->len + n + 1)
                     cap *= 2;
-                p = realloc(cn->body, cap);
-                if (p == NULL) {
-                    cn->too_large = true;
+                if (__atomic_add_fetch(&sv->in_flight, cap - cn->cap,
+                                       __ATOMIC_RELAXED) > BODY_BUDGET) {
+                    __atomic_sub_fetch(&sv->in_flight, cap - cn->cap,
+                                       __ATOMIC_RELAXED);
+                    cn->over_budget = true;
+                } else if ((p = realloc(cn->body, cap)) == NULL) {
+                    __atomic_sub_fetch(&sv->in_flight, cap - cn->cap,
+                                       __ATOMIC_RELAXED);
+                    cn->over_budget = true;
                 } else {
                     cn->body = p;
                     cn->cap = cap;
+                }
+                if (cn->over_budget) {
+                    cn->too_large = true; /* stop reading the body */
+                    free(cn->body);
+                    __atomic_sub_fetch(&sv->in_flight, cn->cap,
+                                       __ATOMIC_RELAXED);
+                    cn->body = NULL;
+                    cn->len = cn->cap = 0;
                 }
             }
             if (!cn->too_large) {
@@ -216,7 +239,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     rq.body_len = cn->len;
     rq.body_too_large = cn->too_large;
     rq.remote = remote;
-    if (a.overflow) {
+    if (cn->over_budget) {
+        memset(&rs, 0, sizeof(rs));
+        rs.status = 503;
+        rs.content_type = "application/taxii+json;version=2.1";
+        rs.body = strdup("{\"title\":\"Service Unavailable\",\"description\":"
+                         "\"too many large requests are being read; send "
+                         "it again shortly\",\"http_status\":\"503\"}");
+        rs.body_len = rs.body ? strlen(rs.body) : 0;
+    } else if (a.overflow) {
         memset(&rs, 0, sizeof(rs));
         rs.status = 400;
         rs.content_type = "application/taxii+json;version=2.1";
@@ -242,6 +273,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)c;
     (void)toe;
     if (cn != NULL) {
+        __atomic_sub_fetch(&cn->sv->in_flight, cn->cap, __ATOMIC_RELAXED);
         free(cn->body);
         free(cn);
         *con_cls = NULL;
@@ -364,6 +396,7 @@ kasa_err kasa_taxii_serve(kasa_taxii *t, const kasa_serve_options *opt,
     }
     sv.t = t;
     sv.opt = opt;
+    sv.in_flight = 0;
     sv.max_body = opt->max_body_bytes ? opt->max_body_bytes : 100u << 20;
     flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
             MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
