@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "kasa/stix.h"
 #include "kasa/store.h"
@@ -307,6 +309,37 @@ static char *read_file(const char *path, kasa_diag *diag)
     return text;
 }
 
+/* Read the certificate and key as OpenSSL would and check they belong
+ * together, so that a wrong file is named, not reported as a failure to
+ * listen (libmicrohttpd says only that it could not start). */
+static kasa_err check_tls_pair(const char *cert_pem, const char *key_pem,
+                               const kasa_serve_options *opt,
+                               kasa_diag *diag)
+{
+    BIO *cb = BIO_new_mem_buf(cert_pem, -1), *kb = BIO_new_mem_buf(key_pem, -1);
+    X509 *x = cb ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+    kasa_err err = KASA_OK;
+
+    if (x == NULL)
+        err = kasa__diag_at(diag, KASA_EINVAL, NULL, 0, 0, 0,
+                            "%s holds no PEM certificate", opt->tls_cert);
+    else if (k == NULL)
+        err = kasa__diag_at(diag, KASA_EINVAL, NULL, 0, 0, 0,
+                            "%s holds no PEM private key (or one "
+                            "protected by a passphrase)",
+                            opt->tls_key);
+    else if (X509_check_private_key(x, k) != 1)
+        err = kasa__diag_at(diag, KASA_EINVAL, NULL, 0, 0, 0,
+                            "the key in %s is not the certificate's (%s)",
+                            opt->tls_key, opt->tls_cert);
+    X509_free(x);
+    EVP_PKEY_free(k);
+    BIO_free(cb);
+    BIO_free(kb);
+    return err;
+}
+
 /* The address to listen on; plain HTTP only on loopback. */
 static kasa_err listen_addr(const kasa_serve_options *opt, bool tls,
                             struct sockaddr_storage *ss, bool *v6,
@@ -381,12 +414,15 @@ kasa_err kasa_taxii_serve(kasa_taxii *t, const kasa_serve_options *opt,
         key = cert ? read_file(opt->tls_key, diag) : NULL;
         ca = key && opt->tls_client_ca ? read_file(opt->tls_client_ca, diag)
                                        : NULL;
-        if (cert == NULL || key == NULL ||
-            (opt->tls_client_ca != NULL && ca == NULL)) {
+        err = cert == NULL || key == NULL ||
+                      (opt->tls_client_ca != NULL && ca == NULL)
+                  ? KASA_EIO
+                  : check_tls_pair(cert, key, opt, diag);
+        if (err != KASA_OK) {
             free(cert);
             free(key);
             free(ca);
-            return KASA_EIO;
+            return err;
         }
     }
     if (threads == 0) {
@@ -400,6 +436,7 @@ kasa_err kasa_taxii_serve(kasa_taxii *t, const kasa_serve_options *opt,
     sv.max_body = opt->max_body_bytes ? opt->max_body_bytes : 100u << 20;
     flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
             MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
+    errno = 0;
     d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, &sv, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -419,9 +456,9 @@ kasa_err kasa_taxii_serve(kasa_taxii *t, const kasa_serve_options *opt,
         free(key);
         free(ca);
         return kasa__diag_at(diag, KASA_EIO, NULL, 0, 0, 0,
-                             "cannot listen on %s port %u (in use, or a bad "
-                             "certificate or key)",
-                             opt->host ? opt->host : "127.0.0.1", opt->port);
+                             "cannot listen on %s port %u: %s",
+                             opt->host ? opt->host : "127.0.0.1", opt->port,
+                             errno ? strerror(errno) : "libmicrohttpd said no");
     }
     info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
     if (info != NULL && opt->port_out != NULL)

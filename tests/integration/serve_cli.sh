@@ -139,7 +139,8 @@ expect_err "tampered:2: the chain breaks here"
 
 name="plain HTTP on a public address is refused"
 runs=$((runs + 1)); rc=0
-"$KASA" serve --store "$STORE" --listen 0.0.0.0:0 >"$TMP/out" 2>"$TMP/err" || rc=$?
+"$KASA" serve --store "$STORE" --listen 0.0.0.0:0 --audit-log "$TMP/x.log" \
+    >"$TMP/out" 2>"$TMP/err" || rc=$?
 expect_rc 2
 expect_err "plain HTTP is for loopback only"
 
