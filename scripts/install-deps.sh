@@ -18,6 +18,7 @@ libssl-dev
 libsqlite3-dev
 libpq-dev
 libmicrohttpd-dev
+libgnutls28-dev
 libargon2-dev
 libcurl4-openssl-dev
 curl

@@ -37,6 +37,11 @@ typedef struct kasa_taxii_config {
     /* non-TLP marking ids that do not restrict sharing (see policy.h) */
     const char *const *neutral_markings;
     size_t n_neutral_markings;
+    /* mutual TLS: client certificates (their SHA-256, hex) and the
+     * account each one logs in as */
+    const char *const *client_certs;
+    const char *const *client_cert_accounts;
+    size_t n_client_certs;
 } kasa_taxii_config;
 
 typedef struct kasa_taxii kasa_taxii;
@@ -61,8 +66,10 @@ typedef struct kasa_http_request {
     size_t body_len;
     bool body_too_large; /* the network side stopped reading the body */
     const char *remote;  /* the peer's address, for the logs */
-    const char *client_cert_account; /* mutual TLS: the account the
-                                        client certificate maps to */
+    /* mutual TLS: the SHA-256 of the client certificate (64 lower-case
+     * hex digits) when the client sent one that the trusted CA signed;
+     * NULL otherwise */
+    const char *client_cert_sha256;
 } kasa_http_request;
 
 /* The answer.  Free with kasa_http_response_fini. */

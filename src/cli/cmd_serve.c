@@ -37,6 +37,8 @@ typedef struct serve_conf {
     char *title, *description, *contact, *default_root, *public_url;
     char *neutral[MAX_NEUTRAL];
     size_t n_neutral;
+    char *certs[MAX_NEUTRAL], *cert_accounts[MAX_NEUTRAL];
+    size_t n_certs;
     unsigned long threads, max_connections, timeout, max_header,
         page_limit, auth_cache;
     unsigned long long max_body;
@@ -59,6 +61,42 @@ static void conf_fini(serve_conf *c)
     free(c->public_url);
     for (i = 0; i < c->n_neutral; i++)
         free(c->neutral[i]);
+    for (i = 0; i < c->n_certs; i++) {
+        free(c->certs[i]);
+        free(c->cert_accounts[i]);
+    }
+}
+
+/* "client_cert = FINGERPRINT ACCOUNT": the SHA-256 of a client
+ * certificate (hex, colons allowed, as openssl x509 -fingerprint
+ * -sha256 prints it) and the account it logs in as. */
+static int add_client_cert(serve_conf *c, const char *v)
+{
+    char hex[65], *account;
+    size_t k = 0;
+    const char *p;
+
+    for (p = v; *p != '\0' && !isspace((unsigned char)*p); p++) {
+        if (*p == ':')
+            continue;
+        if (!isxdigit((unsigned char)*p) || k == 64)
+            return -2;
+        hex[k++] = (char)tolower((unsigned char)*p);
+    }
+    hex[k] = '\0';
+    while (isspace((unsigned char)*p))
+        p++;
+    if (k != 64 || *p == '\0' || c->n_certs == MAX_NEUTRAL)
+        return -2;
+    account = strdup(p);
+    c->certs[c->n_certs] = strdup(hex);
+    if (account == NULL || c->certs[c->n_certs] == NULL) {
+        free(account);
+        free(c->certs[c->n_certs]);
+        return -1;
+    }
+    c->cert_accounts[c->n_certs++] = account;
+    return 0;
 }
 
 static int set_string(char **dst, const char *v)
@@ -122,6 +160,8 @@ static int conf_set(serve_conf *c, const char *k, const char *v)
         }
     if (strcmp(k, "max_body_bytes") == 0)
         return set_number(&c->max_body, v) == 0 ? 0 : -2;
+    if (strcmp(k, "client_cert") == 0)
+        return add_client_cert(c, v);
     if (strcmp(k, "neutral_marking") == 0) {
         if (c->n_neutral == MAX_NEUTRAL)
             return -2;
@@ -174,7 +214,7 @@ static int conf_read(serve_conf *c, const char *path)
         if (rc != 0) {
             fprintf(stderr, "kasa: %s:%zu: %s\n", path, no,
                     rc == -3   ? "unknown key (see docs/taxii.md)"
-                    : rc == -2 ? "the value is not a valid number"
+                    : rc == -2 ? "the value is not valid for this key"
                                : "out of memory");
             free(text);
             return -1;
@@ -335,6 +375,9 @@ int kasa_cli_serve(int argc, char **argv)
     tc.auth_cache_seconds = (int)c.auth_cache;
     tc.neutral_markings = (const char *const *)c.neutral;
     tc.n_neutral_markings = c.n_neutral;
+    tc.client_certs = (const char *const *)c.certs;
+    tc.client_cert_accounts = (const char *const *)c.cert_accounts;
+    tc.n_client_certs = c.n_certs;
     if (kasa_taxii_new(&tc, &t, &d) != KASA_OK) {
         fprintf(stderr, "kasa: serve: %s\n", kasa_cli_diag_message(&d));
         goto out;

@@ -47,6 +47,7 @@ struct kasa_taxii {
     kasa_taxii_config cfg;
     char *strings; /* the copies cfg's strings point into */
     const char **neutral;
+    char **certs, **cert_accounts; /* mutual TLS: fingerprint -> account */
     kasa_policy policy;
     pthread_key_t store_key;
     kasa__audit *audit;
@@ -178,8 +179,36 @@ static kasa_account *account_copy(const kasa_account *a)
  * auth_cache_seconds, keyed by the header's SHA-256: an argon2id check
  * costs tens of milliseconds, and a partner's tool sends the same header
  * with every page it fetches. */
+/* Mutual TLS: the account the configuration maps a client certificate
+ * (verified against the trusted CA by the network side) to. */
+static kasa_account *by_certificate(kasa_taxii *t, kasa_store *s,
+                                    const char *sha256, const char **why)
+{
+    kasa_account *a = NULL;
+    kasa_diag d;
+    size_t i;
+
+    if (sha256 == NULL)
+        return NULL;
+    for (i = 0; i < t->cfg.n_client_certs; i++)
+        if (strcmp(t->certs[i], sha256) == 0)
+            break;
+    if (i == t->cfg.n_client_certs) {
+        *why = "a client certificate no account is mapped to";
+        return NULL;
+    }
+    if (kasa_account_get(s, t->cert_accounts[i], &a, &d) != KASA_OK ||
+        a->revoked) {
+        kasa_account_free(a);
+        *why = "the client certificate's account is unknown or revoked";
+        return NULL;
+    }
+    return a;
+}
+
 static kasa_account *authenticate(kasa_taxii *t, kasa_store *s,
-                                  const char *header, const char **why)
+                                  const char *header, const char *cert,
+                                  const char **why)
 {
     unsigned char key[32];
     unsigned int klen = 0;
@@ -191,7 +220,7 @@ static kasa_account *authenticate(kasa_taxii *t, kasa_store *s,
 
     *why = "no credentials";
     if (header == NULL || *header == '\0')
-        return NULL;
+        return by_certificate(t, s, cert, why);
     EVP_Digest(header, strlen(header), key, &klen, EVP_sha256(), NULL);
     slot = &t->auth[key[0] % AUTH_CACHE_SLOTS];
     pthread_mutex_lock(&t->auth_lock);
@@ -1532,13 +1561,14 @@ void kasa_taxii_handle(kasa_taxii *t, const kasa_http_request *rq,
         fail(rs, 503, "the store is not available");
         return;
     }
-    r.who = authenticate(t, r.s, rq->authorization, &why);
+    r.who = authenticate(t, r.s, rq->authorization, rq->client_cert_sha256,
+                         &why);
     if (r.who == NULL) {
         fail(rs, 401, "authenticate with HTTP Basic or a Bearer token "
                       "(%s)", why);
         rs->challenge = true;
         /* refused credentials are worth a line too: who tried, from where */
-        if (rq->authorization != NULL) {
+        if (rq->authorization != NULL || rq->client_cert_sha256 != NULL) {
             kasa__buf_puts(&r.audit, "\"account\":null,\"remote\":");
             kasa__buf_json(&r.audit, rq->remote);
             kasa__buf_puts(&r.audit, ",\"method\":");
@@ -1643,6 +1673,27 @@ kasa_err kasa_taxii_new(const kasa_taxii_config *cfg, kasa_taxii **out,
             kasa_taxii_free(t);
             return KASA_ENOMEM;
         }
+    t->certs = calloc(cfg->n_client_certs + 1, sizeof(*t->certs));
+    t->cert_accounts = calloc(cfg->n_client_certs + 1, sizeof(char *));
+    if (t->certs == NULL || t->cert_accounts == NULL) {
+        kasa_taxii_free(t);
+        return KASA_ENOMEM;
+    }
+    for (i = 0; i < cfg->n_client_certs; i++) {
+        size_t k;
+
+        t->certs[i] = strdup(cfg->client_certs[i]);
+        t->cert_accounts[i] = strdup(cfg->client_cert_accounts[i]);
+        if (t->certs[i] == NULL || t->cert_accounts[i] == NULL) {
+            kasa_taxii_free(t);
+            return KASA_ENOMEM;
+        }
+        /* fingerprints compare in lower case, without colons */
+        for (k = 0; t->certs[i][k] != '\0'; k++)
+            t->certs[i][k] = (char)tolower((unsigned char)t->certs[i][k]);
+    }
+    t->cfg.client_certs = (const char *const *)t->certs;
+    t->cfg.client_cert_accounts = (const char *const *)t->cert_accounts;
     t->policy.neutral_markings = t->neutral;
     t->policy.n_neutral_markings = cfg->n_neutral_markings;
     t->cfg.neutral_markings = t->neutral;
@@ -1680,6 +1731,12 @@ void kasa_taxii_free(kasa_taxii *t)
     for (i = 0; t->neutral != NULL && t->neutral[i] != NULL; i++)
         free((char *)t->neutral[i]);
     free(t->neutral);
+    for (i = 0; t->certs != NULL && t->certs[i] != NULL; i++)
+        free(t->certs[i]);
+    for (i = 0; t->cert_accounts != NULL && t->cert_accounts[i] != NULL; i++)
+        free(t->cert_accounts[i]);
+    free(t->certs);
+    free(t->cert_accounts);
     free((char *)t->cfg.store_uri);
     free((char *)t->cfg.title);
     free((char *)t->cfg.description);

@@ -18,7 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -79,6 +81,38 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind,
     a->v[a->n].value = value;
     a->n++;
     return MHD_YES;
+}
+
+/* Mutual TLS: the SHA-256 (hex) of the certificate the client sent, if
+ * it sent one and the trusted CA signed it. */
+static bool client_cert(struct MHD_Connection *c, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    const gnutls_datum_t *peers;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int status = 0, n = 0, len = 0, i;
+    gnutls_session_t session;
+
+    if (ci == NULL || ci->tls_session == NULL)
+        return false;
+    session = (gnutls_session_t)ci->tls_session;
+    if (gnutls_certificate_verify_peers2(session, &status) != 0 ||
+        status != 0)
+        return false;
+    peers = gnutls_certificate_get_peers(session, &n);
+    if (peers == NULL || n == 0 ||
+        !EVP_Digest(peers[0].data, peers[0].size, md, &len, EVP_sha256(),
+                    NULL) ||
+        len != 32)
+        return false;
+    for (i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+    return true;
 }
 
 static void remote_of(struct MHD_Connection *c, char *out, size_t size)
@@ -162,7 +196,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     conn *cn = *con_cls;
     kasa_http_request rq;
     kasa_http_response rs;
-    char remote[64];
+    char remote[64], fingerprint[65];
     enum MHD_Result ok;
     args a = {0};
 
@@ -241,6 +275,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
     rq.body_len = cn->len;
     rq.body_too_large = cn->too_large;
     rq.remote = remote;
+    if (sv->opt->tls_client_ca != NULL && client_cert(c, fingerprint))
+        rq.client_cert_sha256 = fingerprint;
     if (cn->over_budget) {
         memset(&rs, 0, sizeof(rs));
         rs.status = 503;

@@ -49,6 +49,10 @@
 
 static char dir[64]; /* the temporary directory of everything below */
 static char cert_pem[128], key_pem[128], other_key_pem[128];
+/* mutual TLS: client certificates, the CA being cert.pem (it may sign) */
+static char alice_crt[128], alice_key[128], stray_crt[128], stray_key[128];
+static char self_crt[128], self_key[128];
+static char alice_sha256[65];
 static char store_uri[160];
 static char coll[40];
 static const char *kasa_cmd; /* argv[1]: the `kasa` command, or NULL */
@@ -153,6 +157,75 @@ static void make_certificate(void)
     EVP_PKEY_free(other);
 }
 
+/* A client certificate for `cn`, signed by `signer` (NULL: itself),
+ * written to crt/key; its SHA-256 in hex to sha256 if not NULL. */
+static void make_client(const char *cn, EVP_PKEY *signer, X509 *issuer,
+                        const char *crt, const char *key, char *sha256)
+{
+    EVP_PKEY *k = p256_key();
+    X509 *x = X509_new();
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0, i;
+    FILE *f;
+
+    assert_non_null(x);
+    assert_int_equal(X509_set_version(x, X509_VERSION_3), 1);
+    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(x),
+                                      (long)(time(NULL) & 0xffff) + 7),
+                     1);
+    assert_non_null(X509_gmtime_adj(X509_getm_notBefore(x), -60));
+    assert_non_null(X509_gmtime_adj(X509_getm_notAfter(x), 24 * 3600));
+    assert_int_equal(X509_set_pubkey(x, k), 1);
+    assert_int_equal(X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN",
+                                                MBSTRING_ASC,
+                                                (const unsigned char *)cn, -1,
+                                                -1, 0),
+                     1);
+    assert_int_equal(
+        X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer)
+                                       : X509_get_subject_name(x)),
+        1);
+    add_ext(x, NID_ext_key_usage, "clientAuth");
+    assert_true(X509_sign(x, signer ? signer : k, EVP_sha256()) > 0);
+    f = fopen(crt, "w");
+    assert_non_null(f);
+    assert_int_equal(PEM_write_X509(f, x), 1);
+    assert_int_equal(fclose(f), 0);
+    write_key(key, k);
+    if (sha256 != NULL) {
+        assert_int_equal(X509_digest(x, EVP_sha256(), md, &len), 1);
+        for (i = 0; i < len && i < 32; i++)
+            sprintf(sha256 + 2 * i, "%02x", md[i]);
+    }
+    X509_free(x);
+    EVP_PKEY_free(k);
+}
+
+/* alice's certificate (mapped to her account), a stray one from the same
+ * CA (mapped to nobody), and a self-signed one. */
+static void make_clients(void)
+{
+    FILE *f = fopen(cert_pem, "r"), *g = fopen(key_pem, "r");
+    X509 *ca = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+    EVP_PKEY *ca_key = g ? PEM_read_PrivateKey(g, NULL, NULL, NULL) : NULL;
+
+    assert_non_null(ca);
+    assert_non_null(ca_key);
+    path_in_dir(alice_crt, sizeof(alice_crt), "alice.crt");
+    path_in_dir(alice_key, sizeof(alice_key), "alice.key");
+    path_in_dir(stray_crt, sizeof(stray_crt), "stray.crt");
+    path_in_dir(stray_key, sizeof(stray_key), "stray.key");
+    path_in_dir(self_crt, sizeof(self_crt), "self.crt");
+    path_in_dir(self_key, sizeof(self_key), "self.key");
+    make_client("alice", ca_key, ca, alice_crt, alice_key, alice_sha256);
+    make_client("stray", ca_key, ca, stray_crt, stray_key, NULL);
+    make_client("self", NULL, NULL, self_crt, self_key, NULL);
+    fclose(f);
+    fclose(g);
+    X509_free(ca);
+    EVP_PKEY_free(ca_key);
+}
+
 /* -- the server ------------------------------------------------------------ */
 
 static void on_ready(void *ctx, const char *url)
@@ -175,6 +248,7 @@ static void *serve_main(void *arg)
     o.port_out = &srv_port;
     o.tls_cert = cert_pem;
     o.tls_key = key_pem;
+    o.tls_client_ca = cert_pem; /* clients may log in by certificate */
     o.threads = 2;
     o.stop = &srv_stop;
     o.ready = on_ready;
@@ -210,6 +284,7 @@ static int group_setup(void **state)
     snprintf(dir, sizeof(dir), "/tmp/kasa-test-tls.XXXXXX");
     assert_non_null(mkdtemp(dir));
     make_certificate();
+    make_clients();
 
     path_in_dir(db, sizeof(db), "store.db");
     snprintf(store_uri, sizeof(store_uri), "sqlite:%s", db);
@@ -230,6 +305,14 @@ static int group_setup(void **state)
     cfg.store_uri = store_uri;
     cfg.title = "kasa over TLS";
     cfg.default_api_root = "api";
+    {
+        static const char *certs[1], *accounts[1] = {"alice"};
+
+        certs[0] = alice_sha256;
+        cfg.client_certs = certs;
+        cfg.client_cert_accounts = accounts;
+        cfg.n_client_certs = 1;
+    }
     must(kasa_taxii_new(&cfg, &srv, &d), &d, "kasa_taxii_new");
     if (pthread_create(&srv_thread, NULL, serve_main, NULL) != 0)
         fail_msg("pthread_create");
@@ -261,6 +344,8 @@ static int group_teardown(void **state)
         "cert.pem",   "key.pem",      "other-key.pem", "garbage.pem",
         "store.db",   "store.db-wal", "store.db-shm",  "cli.db",
         "cli.db-wal", "cli.db-shm",   "cli-audit.log", "cli-stderr.log",
+        "alice.crt",  "alice.key",    "stray.crt",     "stray.key",
+        "self.crt",   "self.key",
     };
     size_t i;
 
@@ -289,6 +374,8 @@ typedef struct treq {
     long sslversion;     /* CURLOPT_SSLVERSION; 0: curl's default */
     const char *ciphers; /* CURLOPT_SSL_CIPHER_LIST */
     bool system_ca;      /* trust the system's CAs, not cert.pem */
+    const char *client_crt; /* mutual TLS: a client certificate and */
+    const char *client_key; /* its key, PEM files */
 } treq;
 
 typedef struct tres {
@@ -426,6 +513,10 @@ static void fetch(tres *r, const treq *q, const char *path)
         curl_easy_setopt(r->curl, CURLOPT_USERPWD,
                          q->userpwd ? q->userpwd : USERPWD);
     }
+    if (q->client_crt != NULL) {
+        curl_easy_setopt(r->curl, CURLOPT_SSLCERT, q->client_crt);
+        curl_easy_setopt(r->curl, CURLOPT_SSLKEY, q->client_key);
+    }
     if (q->method != NULL)
         curl_easy_setopt(r->curl, CURLOPT_CUSTOMREQUEST, q->method);
     if (q->body != NULL) {
@@ -504,6 +595,46 @@ static void test_discovery_over_https(void **state)
     q.userpwd = "alice:not her password";
     fetch(&r, &q, "/taxii2/");
     expect_taxii(&r, 401);
+    tres_fini(&r);
+}
+
+/* Mutual TLS: a certificate the trusted CA signed and the configuration
+ * maps to an account logs in as that account without a password; one
+ * mapped to nobody, or signed by no trusted CA, does not; a client
+ * without one still logs in with its password. */
+static void test_client_certificates(void **state)
+{
+    treq q = {0};
+    tres r = {0};
+    json_t *c;
+
+    (void)state;
+    q.userpwd = "";
+    q.client_crt = alice_crt;
+    q.client_key = alice_key;
+    fetch(&r, &q, "/api/collections/");
+    expect_taxii(&r, 200);
+    c = json_array_get(json_object_get(r.json, "collections"), 0);
+    assert_true(json_is_true(json_object_get(c, "can_read")));
+
+    q.client_crt = stray_crt;
+    q.client_key = stray_key;
+    fetch(&r, &q, "/taxii2/");
+    expect_taxii(&r, 401);
+
+    q.client_crt = self_crt;
+    q.client_key = self_key;
+    fetch(&r, &q, "/taxii2/");
+    if (r.status == 200)
+        fail_msg("%s: a self-signed client certificate logged in", r.what);
+
+    q.client_crt = NULL;
+    q.client_key = NULL;
+    fetch(&r, &q, "/taxii2/");
+    expect_taxii(&r, 401);
+    q.userpwd = NULL; /* alice's password */
+    fetch(&r, &q, "/taxii2/");
+    expect_taxii(&r, 200);
     tres_fini(&r);
 }
 
@@ -862,6 +993,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_discovery_over_https),
         cmocka_unit_test(test_certificate_checked),
+        cmocka_unit_test(test_client_certificates),
         cmocka_unit_test(test_tls12_only),
         cmocka_unit_test(test_tls13_only),
         cmocka_unit_test(test_tls11_refused),
