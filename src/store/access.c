@@ -60,79 +60,6 @@ static const char dummy_hash[] =
     (TOKEN_PREFIX_LEN + KASA_TOKEN_LOOKUP_LEN + 1 + TOKEN_SECRET_LEN)
 #define DIGEST_HEX_LEN 64
 
-/* -- statements: the small part of store.c's helpers this file needs ------- */
-
-static kasa_err bind_str(kasa_store *s, kasa__stmt *st, int i, const char *v)
-{
-    if (v == NULL)
-        return s->drv->bind_null(st, i);
-    return s->drv->bind_text(st, i, v, strlen(v));
-}
-
-/* Prepare `sql` (cached) and bind ?1, ?2, ... from the arguments, one per
- * letter of `types`: 's' a string (NULL binds NULL), 'i' an int64_t. */
-static kasa_err prepare(kasa_store *s, const char *sql, kasa__stmt **st,
-                        kasa_diag *diag, const char *types, ...)
-{
-    kasa_err err = kasa__store_stmt(s, sql, st, diag);
-    va_list ap;
-    int i;
-
-    va_start(ap, types);
-    for (i = 0; err == KASA_OK && types[i] != '\0'; i++) {
-        if (types[i] == 's')
-            err = bind_str(s, *st, i + 1, va_arg(ap, const char *));
-        else if (types[i] == 'i')
-            err = s->drv->bind_int64(*st, i + 1, va_arg(ap, int64_t));
-        else
-            err = KASA_EINVAL;
-    }
-    va_end(ap);
-    return err;
-}
-
-/* Run a statement to its end, its rows (if any) unread. */
-static kasa_err run(kasa_store *s, kasa__stmt *st, kasa_diag *diag)
-{
-    int rc;
-
-    while ((rc = s->drv->step(st, diag)) == KASA__ROW)
-        ;
-    return rc < 0 ? (kasa_err)-rc : KASA_OK;
-}
-
-/* Run a statement that returns one integer (or no row: *v = dflt). */
-static kasa_err run_int(kasa_store *s, kasa__stmt *st, int64_t dflt, int64_t *v,
-                        kasa_diag *diag)
-{
-    int rc = s->drv->step(st, diag);
-
-    if (rc < 0)
-        return (kasa_err)-rc;
-    *v = rc == KASA__ROW && !s->drv->col_null(st, 0) ? s->drv->col_int64(st, 0)
-                                                     : dflt;
-    return run(s, st, diag);
-}
-
-/* A write outside kasa_store_begin is its own transaction: open one. */
-static kasa_err write_begin(kasa_store *s, bool *own, kasa_diag *diag)
-{
-    *own = s->depth == 0;
-    return *own ? kasa_store_begin(s, diag) : KASA_OK;
-}
-
-static kasa_err write_end(kasa_store *s, bool own, kasa_err err,
-                          kasa_diag *diag)
-{
-    if (!own)
-        return err;
-    if (err != KASA_OK) {
-        kasa_store_rollback(s);
-        return err;
-    }
-    return kasa_store_commit(s, diag);
-}
-
 static char *dup_col(kasa_store *s, kasa__stmt *st, int col)
 {
     size_t len;
@@ -388,8 +315,9 @@ static kasa_err account_row(kasa_store *s, const char *name, int64_t *id,
     int rc;
 
     *id = 0;
-    err = prepare(s, "SELECT id, revoked FROM accounts WHERE name = ?1", &st,
-                  diag, "s", name);
+    err = kasa__store_prepare(
+        s, "SELECT id, revoked FROM accounts WHERE name = ?1", &st, diag, "s",
+        name);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -400,7 +328,7 @@ static kasa_err account_row(kasa_store *s, const char *name, int64_t *id,
         if (revoked != NULL)
             *revoked = s->drv->col_int64(st, 1);
     }
-    return run(s, st, diag);
+    return kasa__store_run(s, st, diag);
 }
 
 static kasa_err no_account(kasa_diag *diag, const char *name)
@@ -421,8 +349,9 @@ static kasa_err organisation(kasa_store *s, const char *name,
     kasa_err err;
     int rc;
 
-    err = prepare(s, "SELECT id, identity FROM organisations WHERE name = ?1",
-                  &st, diag, "s", name);
+    err = kasa__store_prepare(
+        s, "SELECT id, identity FROM organisations WHERE name = ?1", &st, diag,
+        "s", name);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -439,10 +368,10 @@ static kasa_err organisation(kasa_store *s, const char *name,
                                    "organisation \"%s\" has the identity "
                                    "%.*s, not %s",
                                    shown(name, b), (int)len, have, identity);
-            (void)run(s, st, NULL);
+            (void)kasa__store_run(s, st, NULL);
             return err;
         }
-        return run(s, st, diag);
+        return kasa__store_run(s, st, diag);
     }
     if (identity == NULL) {
         char uuid[37];
@@ -453,8 +382,9 @@ static kasa_err organisation(kasa_store *s, const char *name,
         snprintf(made, sizeof(made), "identity--%s", uuid);
         identity = made;
     }
-    err = prepare(s, "SELECT name FROM organisations WHERE identity = ?1", &st,
-                  diag, "s", identity);
+    err = kasa__store_prepare(
+        s, "SELECT name FROM organisations WHERE identity = ?1", &st, diag, "s",
+        identity);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -468,15 +398,16 @@ static kasa_err organisation(kasa_store *s, const char *name,
                                "the identity %s is organisation \"%.*s\"'s, "
                                "not \"%s\"'s",
                                identity, (int)len, other, shown(name, b));
-        (void)run(s, st, NULL);
+        (void)kasa__store_run(s, st, NULL);
         return err;
     }
-    err = prepare(s,
-                  "INSERT INTO organisations (name, identity, created) "
-                  "VALUES (?1, ?2, ?3) RETURNING id",
-                  &st, diag, "ssi", name, identity, kasa_now_us());
+    err = kasa__store_prepare(
+        s,
+        "INSERT INTO organisations (name, identity, created) "
+        "VALUES (?1, ?2, ?3) RETURNING id",
+        &st, diag, "ssi", name, identity, kasa_now_us());
     if (err == KASA_OK)
-        err = run_int(s, st, 0, id, diag);
+        err = kasa__store_run_int(s, st, 0, id, diag);
     return err;
 }
 
@@ -507,7 +438,7 @@ kasa_err kasa_account_add(kasa_store *s, const char *name,
         if (err != KASA_OK)
             return err;
     }
-    err = write_begin(s, &own, diag);
+    err = kasa__store_write_begin(s, &own, diag);
     if (err != KASA_OK)
         goto out;
     /* before the organisation is made: a refused add makes nothing */
@@ -518,19 +449,20 @@ kasa_err kasa_account_add(kasa_store *s, const char *name,
     if (err == KASA_OK)
         err = organisation(s, organisation_name, identity, &org, diag);
     if (err == KASA_OK)
-        err = prepare(s,
-                      "INSERT INTO accounts (name, organisation, password, "
-                      "member, created) VALUES (?1, ?2, ?3, ?4, ?5) "
-                      "ON CONFLICT (name) DO NOTHING RETURNING id",
-                      &st, diag, "sisii", name, org, password ? hash : NULL,
-                      (int64_t)member, kasa_now_us());
+        err = kasa__store_prepare(
+            s,
+            "INSERT INTO accounts (name, organisation, password, "
+            "member, created) VALUES (?1, ?2, ?3, ?4, ?5) "
+            "ON CONFLICT (name) DO NOTHING RETURNING id",
+            &st, diag, "sisii", name, org, password ? hash : NULL,
+            (int64_t)member, kasa_now_us());
     if (err == KASA_OK)
-        err = run_int(s, st, 0, &id, diag);
+        err = kasa__store_run_int(s, st, 0, &id, diag);
     /* another writer took the name since we looked */
     if (err == KASA_OK && id == 0)
         err = kasa__store_fail(diag, KASA_EINVALID,
                                "an account named \"%s\" exists already", name);
-    err = write_end(s, own, err, diag);
+    err = kasa__store_write_end(s, own, err, diag);
 out:
     OPENSSL_cleanse(hash, sizeof(hash));
     return err;
@@ -547,8 +479,9 @@ kasa_err kasa_account_get(kasa_store *s, const char *name, kasa_account **out,
     *out = NULL;
     if (name == NULL)
         return no_account(diag, name);
-    err = prepare(s, ACCOUNT_SELECT ACCOUNT_FROM "WHERE a.name = ?1", &st, diag,
-                  "s", name);
+    err =
+        kasa__store_prepare(s, ACCOUNT_SELECT ACCOUNT_FROM "WHERE a.name = ?1",
+                            &st, diag, "s", name);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -561,7 +494,7 @@ kasa_err kasa_account_get(kasa_store *s, const char *name, kasa_account **out,
         return KASA_ENOMEM;
     err = read_account(s, st, a);
     if (err == KASA_OK)
-        err = run(s, st, diag);
+        err = kasa__store_run(s, st, diag);
     if (err != KASA_OK) {
         kasa_account_free(a);
         return err;
@@ -581,8 +514,8 @@ kasa_err kasa_accounts(kasa_store *s, kasa_account **out, size_t *n,
 
     *out = NULL;
     *n = 0;
-    err = prepare(s, ACCOUNT_SELECT ACCOUNT_FROM "ORDER BY a.name", &st, diag,
-                  "");
+    err = kasa__store_prepare(s, ACCOUNT_SELECT ACCOUNT_FROM "ORDER BY a.name",
+                              &st, diag, "");
     if (err != KASA_OK)
         return err;
     while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
@@ -614,29 +547,30 @@ kasa_err kasa_account_revoke(kasa_store *s, const char *name, kasa_diag *diag)
 
     if (name == NULL)
         return no_account(diag, name);
-    err = write_begin(s, &own, diag);
+    err = kasa__store_write_begin(s, &own, diag);
     if (err != KASA_OK)
         return err;
     err = account_row(s, name, &id, &revoked, diag);
     if (err == KASA_OK && id == 0)
         err = no_account(diag, name);
     if (err != KASA_OK || revoked != 0)
-        return write_end(s, own, err, diag);
+        return kasa__store_write_end(s, own, err, diag);
     /* `revoked` holds when, as it does for tokens */
-    err = prepare(s, "UPDATE accounts SET revoked = ?2 WHERE id = ?1", &st,
-                  diag, "ii", id, now);
+    err =
+        kasa__store_prepare(s, "UPDATE accounts SET revoked = ?2 WHERE id = ?1",
+                            &st, diag, "ii", id, now);
     if (err == KASA_OK)
-        err = run(s, st, diag);
+        err = kasa__store_run(s, st, diag);
     /* kasa_auth_token refuses them for the account alone; revoking them
      * too makes `kasa token list` say so */
     if (err == KASA_OK)
-        err = prepare(s,
-                      "UPDATE tokens SET revoked = ?2 "
-                      "WHERE account = ?1 AND revoked = 0",
-                      &st, diag, "ii", id, now);
+        err = kasa__store_prepare(s,
+                                  "UPDATE tokens SET revoked = ?2 "
+                                  "WHERE account = ?1 AND revoked = 0",
+                                  &st, diag, "ii", id, now);
     if (err == KASA_OK)
-        err = run(s, st, diag);
-    return write_end(s, own, err, diag);
+        err = kasa__store_run(s, st, diag);
+    return kasa__store_write_end(s, own, err, diag);
 }
 
 kasa_err kasa_account_set_password(kasa_store *s, const char *name,
@@ -656,15 +590,16 @@ kasa_err kasa_account_set_password(kasa_store *s, const char *name,
         if (err != KASA_OK)
             return err;
     }
-    err = write_begin(s, &own, diag);
+    err = kasa__store_write_begin(s, &own, diag);
     if (err == KASA_OK)
-        err = prepare(s, "UPDATE accounts SET password = ?2 WHERE name = ?1",
-                      &st, diag, "ss", name, password ? hash : NULL);
+        err = kasa__store_prepare(
+            s, "UPDATE accounts SET password = ?2 WHERE name = ?1", &st, diag,
+            "ss", name, password ? hash : NULL);
     if (err == KASA_OK)
-        err = run(s, st, diag);
+        err = kasa__store_run(s, st, diag);
     if (err == KASA_OK && s->drv->changes(st) == 0)
         err = no_account(diag, name);
-    err = write_end(s, own, err, diag);
+    err = kasa__store_write_end(s, own, err, diag);
     OPENSSL_cleanse(hash, sizeof(hash));
     return err;
 }
@@ -696,7 +631,7 @@ kasa_err kasa_auth_password(kasa_store *s, const char *name,
     if (!name_ok(name)) {
         why = "is not a well-formed name";
     } else {
-        err = prepare(
+        err = kasa__store_prepare(
             s, ACCOUNT_SELECT ", a.password" ACCOUNT_FROM "WHERE a.name = ?1",
             &st, diag, "s", name);
         if (err != KASA_OK)
@@ -723,7 +658,7 @@ kasa_err kasa_auth_password(kasa_store *s, const char *name,
             a = malloc(sizeof(*a));
             err = a == NULL ? KASA_ENOMEM : read_account(s, st, a);
             if (err == KASA_OK)
-                err = run(s, st, diag);
+                err = kasa__store_run(s, st, diag);
             if (err != KASA_OK)
                 goto out;
         }
@@ -779,7 +714,7 @@ kasa_err kasa_token_new(kasa_store *s, const char *account, char **token,
     t = malloc(TOKEN_LEN + 1);
     if (t == NULL)
         return KASA_ENOMEM;
-    err = write_begin(s, &own, diag);
+    err = kasa__store_write_begin(s, &own, diag);
     if (err != KASA_OK)
         goto out;
     err = account_row(s, account, &acc, &revoked, diag);
@@ -806,19 +741,19 @@ kasa_err kasa_token_new(kasa_store *s, const char *account, char **token,
         lookup[KASA_TOKEN_LOOKUP_LEN] = '\0';
         err = token_digest(t, digest, diag);
         if (err == KASA_OK)
-            err =
-                prepare(s,
-                        "INSERT INTO tokens (account, lookup, digest, "
-                        "created) VALUES (?1, ?2, ?3, ?4) "
-                        "ON CONFLICT (lookup) DO NOTHING RETURNING id",
-                        &st, diag, "issi", acc, lookup, digest, kasa_now_us());
+            err = kasa__store_prepare(
+                s,
+                "INSERT INTO tokens (account, lookup, digest, "
+                "created) VALUES (?1, ?2, ?3, ?4) "
+                "ON CONFLICT (lookup) DO NOTHING RETURNING id",
+                &st, diag, "issi", acc, lookup, digest, kasa_now_us());
         if (err == KASA_OK)
-            err = run_int(s, st, 0, &id, diag);
+            err = kasa__store_run_int(s, st, 0, &id, diag);
     }
     if (err == KASA_OK && id == 0)
         err = kasa__store_fail(diag, KASA_EIO,
                                "every token lookup drawn was taken");
-    err = write_end(s, own, err, diag);
+    err = kasa__store_write_end(s, own, err, diag);
 out:
     OPENSSL_cleanse(rnd, sizeof(rnd));
     if (err != KASA_OK) {
@@ -850,11 +785,12 @@ kasa_err kasa_auth_token(kasa_store *s, const char *token, kasa_account **out,
                                 "not a kasa token (kasa_<16 hex>_<64 hex>)");
     err = token_digest(token, digest, diag);
     if (err == KASA_OK)
-        err = prepare(s,
-                      ACCOUNT_SELECT
-                      ", t.digest, t.revoked" ACCOUNT_FROM
-                      "JOIN tokens t ON t.account = a.id WHERE t.lookup = ?1",
-                      &st, diag, "s", lookup);
+        err = kasa__store_prepare(
+            s,
+            ACCOUNT_SELECT
+            ", t.digest, t.revoked" ACCOUNT_FROM
+            "JOIN tokens t ON t.account = a.id WHERE t.lookup = ?1",
+            &st, diag, "s", lookup);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -869,7 +805,7 @@ kasa_err kasa_auth_token(kasa_store *s, const char *token, kasa_account **out,
     a = malloc(sizeof(*a));
     err = a == NULL ? KASA_ENOMEM : read_account(s, st, a);
     if (err == KASA_OK)
-        err = run(s, st, diag);
+        err = kasa__store_run(s, st, diag);
     if (err == KASA_OK && !same)
         err = kasa__store_fail(diag, KASA_EDENIED,
                                "token kasa_%s: wrong secret", lookup);
@@ -905,17 +841,18 @@ kasa_err kasa_token_revoke(kasa_store *s, const char *token_or_lookup,
                                 "neither a token nor a token's lookup part "
                                 "(16 hex digits, as 'kasa token list' "
                                 "shows)");
-    err = write_begin(s, &own, diag);
+    err = kasa__store_write_begin(s, &own, diag);
     if (err != KASA_OK)
         return err;
-    err = prepare(s, "SELECT id, revoked FROM tokens WHERE lookup = ?1", &st,
-                  diag, "s", lookup);
+    err = kasa__store_prepare(
+        s, "SELECT id, revoked FROM tokens WHERE lookup = ?1", &st, diag, "s",
+        lookup);
     if (err == KASA_OK) {
         rc = s->drv->step(st, diag);
         if (rc == KASA__ROW) {
             id = s->drv->col_int64(st, 0);
             revoked = s->drv->col_int64(st, 1);
-            err = run(s, st, diag);
+            err = kasa__store_run(s, st, diag);
         } else if (rc < 0) {
             err = (kasa_err)-rc;
         }
@@ -924,12 +861,13 @@ kasa_err kasa_token_revoke(kasa_store *s, const char *token_or_lookup,
         err =
             kasa__store_fail(diag, KASA_ENOTFOUND, "no token kasa_%s", lookup);
     if (err == KASA_OK && revoked == 0) {
-        err = prepare(s, "UPDATE tokens SET revoked = ?2 WHERE id = ?1", &st,
-                      diag, "ii", id, kasa_now_us());
+        err = kasa__store_prepare(
+            s, "UPDATE tokens SET revoked = ?2 WHERE id = ?1", &st, diag, "ii",
+            id, kasa_now_us());
         if (err == KASA_OK)
-            err = run(s, st, diag);
+            err = kasa__store_run(s, st, diag);
     }
-    return write_end(s, own, err, diag);
+    return kasa__store_write_end(s, own, err, diag);
 }
 
 kasa_err kasa_tokens(kasa_store *s, const char *account, kasa_token **out,
@@ -950,10 +888,10 @@ kasa_err kasa_tokens(kasa_store *s, const char *account, kasa_token **out,
     if (err == KASA_OK && acc == 0)
         err = no_account(diag, account);
     if (err == KASA_OK)
-        err = prepare(s,
-                      "SELECT lookup, created, revoked FROM tokens "
-                      "WHERE account = ?1 ORDER BY created, id",
-                      &st, diag, "i", acc);
+        err = kasa__store_prepare(s,
+                                  "SELECT lookup, created, revoked FROM tokens "
+                                  "WHERE account = ?1 ORDER BY created, id",
+                                  &st, diag, "i", acc);
     if (err != KASA_OK)
         return err;
     while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
@@ -987,10 +925,11 @@ static kasa_err organisation_id(kasa_store *s, const char *name, int64_t *id,
                                 kasa_diag *diag)
 {
     kasa__stmt *st;
-    kasa_err err = prepare(s, "SELECT id FROM organisations WHERE name = ?1",
-                           &st, diag, "s", name);
+    kasa_err err =
+        kasa__store_prepare(s, "SELECT id FROM organisations WHERE name = ?1",
+                            &st, diag, "s", name);
 
-    return err == KASA_OK ? run_int(s, st, 0, id, diag) : err;
+    return err == KASA_OK ? kasa__store_run_int(s, st, 0, id, diag) : err;
 }
 
 /* Who `who` names: "account:NAME", "organisation:NAME", "org:NAME", or a
@@ -1050,10 +989,11 @@ static kasa_err collection_id(kasa_store *s, const char *ref, int64_t *id,
     kasa__stmt *st;
     kasa_err err;
 
-    err = prepare(s, "SELECT id FROM collections WHERE uuid = ?1 OR alias = ?1",
-                  &st, diag, "s", ref);
+    err = kasa__store_prepare(
+        s, "SELECT id FROM collections WHERE uuid = ?1 OR alias = ?1", &st,
+        diag, "s", ref);
     if (err == KASA_OK)
-        err = run_int(s, st, 0, id, diag);
+        err = kasa__store_run_int(s, st, 0, id, diag);
     if (err == KASA_OK && *id == 0)
         err = kasa__store_fail(diag, KASA_ENOTFOUND,
                                "no collection with id or alias \"%s\"",
@@ -1078,30 +1018,32 @@ kasa_err kasa_grant(kasa_store *s, const char *who, const char *collection,
                                 "permissions 0x%x: only read (1) and "
                                 "write (2) exist",
                                 perms);
-    err = write_begin(s, &own, diag);
+    err = kasa__store_write_begin(s, &own, diag);
     if (err != KASA_OK)
         return err;
     err = grantee(s, who, &kind, &id, diag);
     if (err == KASA_OK)
         err = collection_id(s, collection, &coll, diag);
     if (err == KASA_OK && perms == 0)
-        err = prepare(s,
-                      "DELETE FROM grants WHERE collection = ?1 "
-                      "AND kind = ?2 AND who = ?3",
-                      &st, diag, "isi", coll, grantee_kind[kind], id);
+        err =
+            kasa__store_prepare(s,
+                                "DELETE FROM grants WHERE collection = ?1 "
+                                "AND kind = ?2 AND who = ?3",
+                                &st, diag, "isi", coll, grantee_kind[kind], id);
     else if (err == KASA_OK)
-        err = prepare(s,
-                      "INSERT INTO grants (collection, kind, who, can_read, "
-                      "can_write) VALUES (?1, ?2, ?3, ?4, ?5) "
-                      "ON CONFLICT (collection, kind, who) DO UPDATE SET "
-                      "can_read = excluded.can_read, "
-                      "can_write = excluded.can_write",
-                      &st, diag, "isiii", coll, grantee_kind[kind], id,
-                      (int64_t)((perms & KASA_GRANT_READ) != 0),
-                      (int64_t)((perms & KASA_GRANT_WRITE) != 0));
+        err = kasa__store_prepare(
+            s,
+            "INSERT INTO grants (collection, kind, who, can_read, "
+            "can_write) VALUES (?1, ?2, ?3, ?4, ?5) "
+            "ON CONFLICT (collection, kind, who) DO UPDATE SET "
+            "can_read = excluded.can_read, "
+            "can_write = excluded.can_write",
+            &st, diag, "isiii", coll, grantee_kind[kind], id,
+            (int64_t)((perms & KASA_GRANT_READ) != 0),
+            (int64_t)((perms & KASA_GRANT_WRITE) != 0));
     if (err == KASA_OK)
-        err = run(s, st, diag);
-    return write_end(s, own, err, diag);
+        err = kasa__store_run(s, st, diag);
+    return kasa__store_write_end(s, own, err, diag);
 }
 
 kasa_err kasa_access_get(kasa_store *s, const kasa_account *a,
@@ -1120,18 +1062,19 @@ kasa_err kasa_access_get(kasa_store *s, const kasa_account *a,
      * it logged in (a long poll, a stream) gets nothing from then on.
      * GROUP BY: no row at all for an unknown collection, where the
      * aggregates alone would give one of zeros. */
-    err = prepare(s,
-                  "SELECT coalesce(max(g.can_read), 0), "
-                  "coalesce(max(g.can_write), 0), "
-                  "coalesce(max(CASE WHEN g.kind = 'organisation' "
-                  "THEN g.can_read END), 0) "
-                  "FROM collections k "
-                  "LEFT JOIN accounts a ON a.id = ?1 AND a.revoked = 0 "
-                  "LEFT JOIN grants g ON g.collection = k.id AND "
-                  "((g.kind = 'account' AND g.who = a.id) OR "
-                  "(g.kind = 'organisation' AND g.who = a.organisation)) "
-                  "WHERE k.uuid = ?2 GROUP BY k.id",
-                  &st, diag, "is", a->id, collection_id);
+    err = kasa__store_prepare(
+        s,
+        "SELECT coalesce(max(g.can_read), 0), "
+        "coalesce(max(g.can_write), 0), "
+        "coalesce(max(CASE WHEN g.kind = 'organisation' "
+        "THEN g.can_read END), 0) "
+        "FROM collections k "
+        "LEFT JOIN accounts a ON a.id = ?1 AND a.revoked = 0 "
+        "LEFT JOIN grants g ON g.collection = k.id AND "
+        "((g.kind = 'account' AND g.who = a.id) OR "
+        "(g.kind = 'organisation' AND g.who = a.organisation)) "
+        "WHERE k.uuid = ?2 GROUP BY k.id",
+        &st, diag, "is", a->id, collection_id);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -1148,7 +1091,7 @@ kasa_err kasa_access_get(kasa_store *s, const kasa_account *a,
                      (s->drv->col_int64(st, 1) != 0 ? KASA_GRANT_WRITE : 0);
         out->org_read = s->drv->col_int64(st, 2) != 0;
     }
-    return run(s, st, diag);
+    return kasa__store_run(s, st, diag);
 }
 
 static void grant_fini(kasa_grant_entry *g)
@@ -1205,18 +1148,19 @@ kasa_err kasa_grants(kasa_store *s, const char *collection,
     /* the grantee's name; the who of a grant has no foreign key, so one
      * whose grantee is gone still shows, by number */
     if (err == KASA_OK)
-        err = prepare(s,
-                      "SELECT k.uuid, k.alias, k.title, g.kind, "
-                      "coalesce(a.name, o.name, '#' || CAST(g.who AS TEXT)), "
-                      "g.can_read, g.can_write "
-                      "FROM grants g JOIN collections k ON k.id = g.collection "
-                      "LEFT JOIN accounts a ON g.kind = 'account' "
-                      "AND a.id = g.who "
-                      "LEFT JOIN organisations o ON g.kind = 'organisation' "
-                      "AND o.id = g.who "
-                      "WHERE CAST(?1 AS BIGINT) = 0 OR g.collection = ?1 "
-                      "ORDER BY k.title, k.uuid, g.kind, 5",
-                      &st, diag, "i", coll);
+        err = kasa__store_prepare(
+            s,
+            "SELECT k.uuid, k.alias, k.title, g.kind, "
+            "coalesce(a.name, o.name, '#' || CAST(g.who AS TEXT)), "
+            "g.can_read, g.can_write "
+            "FROM grants g JOIN collections k ON k.id = g.collection "
+            "LEFT JOIN accounts a ON g.kind = 'account' "
+            "AND a.id = g.who "
+            "LEFT JOIN organisations o ON g.kind = 'organisation' "
+            "AND o.id = g.who "
+            "WHERE CAST(?1 AS BIGINT) = 0 OR g.collection = ?1 "
+            "ORDER BY k.title, k.uuid, g.kind, 5",
+            &st, diag, "i", coll);
     if (err != KASA_OK)
         return err;
     while ((rc = s->drv->step(st, diag)) == KASA__ROW) {

@@ -127,8 +127,8 @@ static kasa_err bind_opt_int(kasa_store *s, kasa__stmt *st, int i, int64_t v,
  * (an absent bound of a validity window), 'l' a string and its size_t
  * length.
  */
-static kasa_err prepare(kasa_store *s, const char *sql, kasa__stmt **st,
-                        kasa_diag *diag, const char *types, ...)
+kasa_err kasa__store_prepare(kasa_store *s, const char *sql, kasa__stmt **st,
+                             kasa_diag *diag, const char *types, ...)
 {
     kasa_err err = kasa__store_stmt(s, sql, st, diag);
     va_list ap;
@@ -184,7 +184,7 @@ static bool grow(void *items, size_t *cap, size_t len, size_t size)
 }
 
 /* Run a statement that returns no rows (or whose rows do not matter). */
-static kasa_err run(kasa_store *s, kasa__stmt *st, kasa_diag *diag)
+kasa_err kasa__store_run(kasa_store *s, kasa__stmt *st, kasa_diag *diag)
 {
     int rc;
 
@@ -194,8 +194,8 @@ static kasa_err run(kasa_store *s, kasa__stmt *st, kasa_diag *diag)
 }
 
 /* Run a statement that returns one integer (or none: *v = dflt). */
-static kasa_err run_int(kasa_store *s, kasa__stmt *st, int64_t dflt, int64_t *v,
-                        kasa_diag *diag)
+kasa_err kasa__store_run_int(kasa_store *s, kasa__stmt *st, int64_t dflt,
+                             int64_t *v, kasa_diag *diag)
 {
     int rc = s->drv->step(st, diag);
 
@@ -203,7 +203,7 @@ static kasa_err run_int(kasa_store *s, kasa__stmt *st, int64_t dflt, int64_t *v,
         return (kasa_err)-rc;
     *v = rc == KASA__ROW && !s->drv->col_null(st, 0) ? s->drv->col_int64(st, 0)
                                                      : dflt;
-    return run(s, st, diag);
+    return kasa__store_run(s, st, diag);
 }
 
 static kasa_err sql_int(kasa_store *s, const char *sql, int64_t *v,
@@ -214,7 +214,7 @@ static kasa_err sql_int(kasa_store *s, const char *sql, int64_t *v,
 
     if (err != KASA_OK)
         return err;
-    return run_int(s, st, 0, v, diag);
+    return kasa__store_run_int(s, st, 0, v, diag);
 }
 
 /* -- transactions ---------------------------------------------------------- */
@@ -266,14 +266,14 @@ kasa_err kasa_store_optimize(kasa_store *s, kasa_diag *diag)
 }
 
 /* A write outside kasa_store_begin is its own transaction: open one. */
-static kasa_err write_begin(kasa_store *s, bool *own, kasa_diag *diag)
+kasa_err kasa__store_write_begin(kasa_store *s, bool *own, kasa_diag *diag)
 {
     *own = s->depth == 0;
     return *own ? kasa_store_begin(s, diag) : KASA_OK;
 }
 
-static kasa_err write_end(kasa_store *s, bool own, kasa_err err,
-                          kasa_diag *diag)
+kasa_err kasa__store_write_end(kasa_store *s, bool own, kasa_err err,
+                               kasa_diag *diag)
 {
     if (!own)
         return err;
@@ -298,7 +298,7 @@ kasa_err kasa__store_seq(kasa_store *s, int64_t *seq, kasa_diag *diag)
                                &st, diag);
         if (err != KASA_OK)
             return err;
-        err = run_int(s, st, 0, &s->seq, diag);
+        err = kasa__store_run_int(s, st, 0, &s->seq, diag);
         if (err != KASA_OK)
             return err;
     }
@@ -332,10 +332,10 @@ static kasa_err fill_sharing_facts(kasa_store *s, kasa_diag *diag)
         int rc;
 
         n = seen = 0;
-        err = prepare(s,
-                      "SELECT id, json FROM objects WHERE id > ?1 "
-                      "ORDER BY id LIMIT 500",
-                      &st, diag, "i", after);
+        err = kasa__store_prepare(s,
+                                  "SELECT id, json FROM objects WHERE id > ?1 "
+                                  "ORDER BY id LIMIT 500",
+                                  &st, diag, "i", after);
         if (err != KASA_OK)
             return err;
         while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
@@ -363,14 +363,14 @@ static kasa_err fill_sharing_facts(kasa_store *s, kasa_diag *diag)
             if (err == KASA_OK &&
                 (r->sh.tlp != KASA_TLP_NONE || r->sh.created_by != NULL ||
                  r->sh.markings != NULL || r->sh.recipients != NULL)) {
-                err = prepare(s,
-                              "UPDATE objects SET tlp = ?2, created_by = ?3, "
-                              "markings = ?4, recipients = ?5 WHERE id = ?1",
-                              &st, diag, "iisss", r->id, (int64_t)r->sh.tlp,
-                              r->sh.created_by, r->sh.markings,
-                              r->sh.recipients);
+                err = kasa__store_prepare(
+                    s,
+                    "UPDATE objects SET tlp = ?2, created_by = ?3, "
+                    "markings = ?4, recipients = ?5 WHERE id = ?1",
+                    &st, diag, "iisss", r->id, (int64_t)r->sh.tlp,
+                    r->sh.created_by, r->sh.markings, r->sh.recipients);
                 if (err == KASA_OK)
-                    err = run(s, st, diag);
+                    err = kasa__store_run(s, st, diag);
             }
             kasa_stix_sharing_fini(&r->sh);
             json_decref(r->obj);
@@ -421,10 +421,10 @@ static kasa_err migrate(kasa_store *s, int target, kasa_diag *diag)
     }
     err = s->drv->exec(s, "DELETE FROM kasa_schema", diag);
     if (err == KASA_OK)
-        err = prepare(s, "INSERT INTO kasa_schema VALUES (?1)", &st, diag, "i",
-                      v);
+        err = kasa__store_prepare(s, "INSERT INTO kasa_schema VALUES (?1)", &st,
+                                  diag, "i", v);
     if (err == KASA_OK)
-        err = run(s, st, diag);
+        err = kasa__store_run(s, st, diag);
     s->schema = (int)v;
 out:
     if (err != KASA_OK) {
@@ -631,29 +631,31 @@ kasa_err kasa_store_api_root_create(kasa_store *s, const kasa_api_root *r,
                                     "API root path \"%s\": only letters, "
                                     "digits and -._~ may appear in it",
                                     r->path);
-    err = write_begin(s, &own, diag);
+    err = kasa__store_write_begin(s, &own, diag);
     if (err != KASA_OK)
         return err;
-    err = prepare(s, "SELECT count(*) FROM api_roots WHERE path = ?1", &st,
-                  diag, "s", r->path);
+    err =
+        kasa__store_prepare(s, "SELECT count(*) FROM api_roots WHERE path = ?1",
+                            &st, diag, "s", r->path);
     if (err == KASA_OK)
-        err = run_int(s, st, 0, &n, diag);
+        err = kasa__store_run_int(s, st, 0, &n, diag);
     if (err == KASA_OK && n > 0)
         err = kasa__store_fail(diag, KASA_EINVALID,
                                "API root \"%s\" exists already", r->path);
     if (err == KASA_OK)
-        err = prepare(s,
-                      "INSERT INTO api_roots (path, title, "
-                      "description, max_content_length) "
-                      "VALUES (?1, ?2, ?3, ?4)",
-                      &st, diag, "sss", r->path, r->title, r->description);
+        err = kasa__store_prepare(s,
+                                  "INSERT INTO api_roots (path, title, "
+                                  "description, max_content_length) "
+                                  "VALUES (?1, ?2, ?3, ?4)",
+                                  &st, diag, "sss", r->path, r->title,
+                                  r->description);
     if (err == KASA_OK)
         err = s->drv->bind_int64(
             st, 4,
             r->max_content_length > 0 ? r->max_content_length : 104857600);
     if (err == KASA_OK)
-        err = run(s, st, diag);
-    return write_end(s, own, err, diag);
+        err = kasa__store_run(s, st, diag);
+    return kasa__store_write_end(s, own, err, diag);
 }
 
 kasa_err kasa_store_api_roots(kasa_store *s, kasa_api_root **out, size_t *n,
@@ -830,33 +832,33 @@ kasa_err kasa_store_collection_create(kasa_store *s, kasa_collection *c,
     mt = join_media_types(c->media_types);
     if (mt == NULL)
         return KASA_ENOMEM;
-    err = write_begin(s, &own, diag);
+    err = kasa__store_write_begin(s, &own, diag);
     if (err != KASA_OK)
         goto out;
-    err = prepare(s, "SELECT id FROM api_roots WHERE path = ?1", &st, diag, "s",
-                  root);
+    err = kasa__store_prepare(s, "SELECT id FROM api_roots WHERE path = ?1",
+                              &st, diag, "s", root);
     if (err == KASA_OK)
-        err = run_int(s, st, -1, &root_id, diag);
+        err = kasa__store_run_int(s, st, -1, &root_id, diag);
     if (err == KASA_OK && root_id < 0)
         err = kasa__store_fail(diag, KASA_EINVALID, "no API root \"%s\"", root);
     if (err == KASA_OK)
-        err = prepare(s,
-                      "SELECT count(*) FROM collections WHERE "
-                      "uuid = ?1 OR alias = ?1",
-                      &st, diag, "s", c->id);
+        err = kasa__store_prepare(s,
+                                  "SELECT count(*) FROM collections WHERE "
+                                  "uuid = ?1 OR alias = ?1",
+                                  &st, diag, "s", c->id);
     if (err == KASA_OK)
-        err = run_int(s, st, 0, &n, diag);
+        err = kasa__store_run_int(s, st, 0, &n, diag);
     if (err == KASA_OK && n > 0)
         err =
             kasa__store_fail(diag, KASA_EINVALID,
                              "the id %s is taken by another collection", c->id);
     if (err == KASA_OK && c->alias != NULL) {
-        err = prepare(s,
-                      "SELECT count(*) FROM collections WHERE "
-                      "uuid = ?1 OR alias = ?1",
-                      &st, diag, "s", c->alias);
+        err = kasa__store_prepare(s,
+                                  "SELECT count(*) FROM collections WHERE "
+                                  "uuid = ?1 OR alias = ?1",
+                                  &st, diag, "s", c->alias);
         if (err == KASA_OK)
-            err = run_int(s, st, 0, &n, diag);
+            err = kasa__store_run_int(s, st, 0, &n, diag);
         if (err == KASA_OK && n > 0)
             err = kasa__store_fail(diag, KASA_EINVALID,
                                    "the alias %s is taken by another "
@@ -864,15 +866,16 @@ kasa_err kasa_store_collection_create(kasa_store *s, kasa_collection *c,
                                    c->alias);
     }
     if (err == KASA_OK)
-        err = prepare(s,
-                      "INSERT INTO collections (uuid, api_root, "
-                      "alias, title, description, media_types, default_tlp) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                      &st, diag, "sissssi", c->id, root_id, c->alias,
-                      c->title, c->description, mt, (int64_t)c->default_tlp);
+        err = kasa__store_prepare(
+            s,
+            "INSERT INTO collections (uuid, api_root, "
+            "alias, title, description, media_types, default_tlp) "
+            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            &st, diag, "sissssi", c->id, root_id, c->alias, c->title,
+            c->description, mt, (int64_t)c->default_tlp);
     if (err == KASA_OK)
-        err = run(s, st, diag);
-    err = write_end(s, own, err, diag);
+        err = kasa__store_run(s, st, diag);
+    err = kasa__store_write_end(s, own, err, diag);
 out:
     free(mt);
     return err;
@@ -970,11 +973,12 @@ static kasa_err collection_lookup(kasa_store *s, const char *ref, bool count,
     int rc;
 
     *out = NULL;
-    err = prepare(s,
-                  count ? COLLECTION_COLUMNS "WHERE k.uuid = ?1 OR k.alias = ?1"
-                        : COLLECTION_COLUMNS_UNCOUNTED
-                  "WHERE k.uuid = ?1 OR k.alias = ?1",
-                  &st, diag, "s", ref);
+    err = kasa__store_prepare(s,
+                              count ? COLLECTION_COLUMNS
+                                  "WHERE k.uuid = ?1 OR k.alias = ?1"
+                                    : COLLECTION_COLUMNS_UNCOUNTED
+                                  "WHERE k.uuid = ?1 OR k.alias = ?1",
+                              &st, diag, "s", ref);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -988,7 +992,7 @@ static kasa_err collection_lookup(kasa_store *s, const char *ref, bool count,
         return KASA_ENOMEM;
     err = read_collection(s, st, c);
     if (err == KASA_OK)
-        err = run(s, st, diag);
+        err = kasa__store_run(s, st, diag);
     if (err != KASA_OK) {
         kasa_collection_free(c);
         return err;
@@ -1009,11 +1013,11 @@ kasa_err kasa_store_collections(kasa_store *s, const char *api_root,
 
     *out = NULL;
     *n = 0;
-    err = prepare(s,
-                  COLLECTION_COLUMNS
-                  "WHERE CAST(?1 AS TEXT) IS NULL OR r.path = ?1 "
-                  "ORDER BY k.title, k.uuid",
-                  &st, diag, "s", api_root);
+    err = kasa__store_prepare(s,
+                              COLLECTION_COLUMNS
+                              "WHERE CAST(?1 AS TEXT) IS NULL OR r.path = ?1 "
+                              "ORDER BY k.title, k.uuid",
+                              &st, diag, "s", api_root);
     if (err != KASA_OK)
         return err;
     while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
@@ -1044,10 +1048,10 @@ static kasa_err collection_row(kasa_store *s, const char *uuid, int64_t *id,
     kasa_err err;
     int rc;
 
-    err = prepare(s,
-                  "SELECT id, last_added FROM collections "
-                  "WHERE uuid = ?1",
-                  &st, diag, "s", uuid);
+    err = kasa__store_prepare(s,
+                              "SELECT id, last_added FROM collections "
+                              "WHERE uuid = ?1",
+                              &st, diag, "s", uuid);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -1059,7 +1063,7 @@ static kasa_err collection_row(kasa_store *s, const char *uuid, int64_t *id,
     *id = s->drv->col_int64(st, 0);
     if (last != NULL)
         *last = s->drv->col_int64(st, 1);
-    return run(s, st, diag);
+    return kasa__store_run(s, st, diag);
 }
 
 /* -- adding ---------------------------------------------------------------- */
@@ -1071,9 +1075,10 @@ static kasa_err sid_find(kasa_store *s, const char *id, int64_t hash,
     kasa__stmt *st;
     kasa_err err;
 
-    err = prepare(s, "SELECT id FROM stix_ids WHERE hash = ?1 AND stix_id = ?2",
-                  &st, diag, "is", hash, id);
-    return err == KASA_OK ? run_int(s, st, 0, sid, diag) : err;
+    err = kasa__store_prepare(
+        s, "SELECT id FROM stix_ids WHERE hash = ?1 AND stix_id = ?2", &st,
+        diag, "is", hash, id);
+    return err == KASA_OK ? kasa__store_run_int(s, st, 0, sid, diag) : err;
 }
 
 /* The next date_added of a collection whose last one was *last. */
@@ -1113,29 +1118,30 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
     err = sid_find(s, o->id, hash, &sid, diag);
     if (err == KASA_OK && sid == 0) {
         /* an id never seen: number it; its version cannot be stored */
-        err = prepare(s, "INSERT INTO stix_ids (hash, stix_id) VALUES (?1, ?2)",
-                      &st, diag, "is", hash, o->id);
+        err = kasa__store_prepare(
+            s, "INSERT INTO stix_ids (hash, stix_id) VALUES (?1, ?2)", &st,
+            diag, "is", hash, o->id);
         if (err == KASA_OK)
-            err = run(s, st, diag);
+            err = kasa__store_run(s, st, diag);
         sid = s->drv->last_id(s);
     }
     if (err != KASA_OK)
         return err;
     /* the common case first: a version never seen */
-    err = prepare(s,
-                  "INSERT INTO objects (sid, stix_id, version_key, version, "
-                  "type, spec_version, json, revoked, valid_from, "
-                  "valid_until, tlp, created_by, markings, recipients) "
-                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                  "?12, ?13, ?14) "
-                  "ON CONFLICT (sid, version_key) DO NOTHING",
-                  &st, diag, "issssslimMisss", sid, o->id, o->version_key,
-                  o->version, o->type, o->spec_version, o->json, o->json_len,
-                  (int64_t)o->revoked, o->valid_from_us, o->valid_until_us,
-                  (int64_t)o->tlp, o->created_by, o->markings,
-                  o->recipients);
+    err = kasa__store_prepare(
+        s,
+        "INSERT INTO objects (sid, stix_id, version_key, version, "
+        "type, spec_version, json, revoked, valid_from, "
+        "valid_until, tlp, created_by, markings, recipients) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+        "?12, ?13, ?14) "
+        "ON CONFLICT (sid, version_key) DO NOTHING",
+        &st, diag, "issssslimMisss", sid, o->id, o->version_key, o->version,
+        o->type, o->spec_version, o->json, o->json_len, (int64_t)o->revoked,
+        o->valid_from_us, o->valid_until_us, (int64_t)o->tlp, o->created_by,
+        o->markings, o->recipients);
     if (err == KASA_OK)
-        err = run(s, st, diag);
+        err = kasa__store_run(s, st, diag);
     if (err != KASA_OK)
         return err;
     /* not RETURNING: SQLite builds a temporary table for it, which cost
@@ -1148,10 +1154,10 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
         const char *json;
         size_t jl;
 
-        err = prepare(s,
-                      "SELECT id, json FROM objects "
-                      "WHERE sid = ?1 AND version_key = ?2",
-                      &st, diag, "is", sid, o->version_key);
+        err = kasa__store_prepare(s,
+                                  "SELECT id, json FROM objects "
+                                  "WHERE sid = ?1 AND version_key = ?2",
+                                  &st, diag, "is", sid, o->version_key);
         if (err != KASA_OK)
             return err;
         rc = s->drv->step(st, diag);
@@ -1164,18 +1170,18 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
         if (!kasa__store_same_object(json, jl, o->json, o->json_len)) {
             res->outcome = KASA_ADD_CONFLICT;
             res->date_added = 0;
-            return run(s, st, diag);
+            return kasa__store_run(s, st, diag);
         }
-        err = run(s, st, diag);
+        err = kasa__store_run(s, st, diag);
         if (err != KASA_OK)
             return err;
-        err = prepare(s,
-                      "SELECT date_added FROM collection_objects "
-                      "WHERE sid = ?1 AND version_key = ?2 "
-                      "AND collection = ?3",
-                      &st, diag, "isi", sid, o->version_key, coll);
+        err = kasa__store_prepare(s,
+                                  "SELECT date_added FROM collection_objects "
+                                  "WHERE sid = ?1 AND version_key = ?2 "
+                                  "AND collection = ?3",
+                                  &st, diag, "isi", sid, o->version_key, coll);
         if (err == KASA_OK)
-            err = run_int(s, st, -1, &res->date_added, diag);
+            err = kasa__store_run_int(s, st, -1, &res->date_added, diag);
         if (err != KASA_OK)
             return err;
         if (res->date_added >= 0) {
@@ -1185,20 +1191,20 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
     } else if (strcmp(o->type, "indicator") == 0) {
         err = kasa__store_seq(s, &seq, diag);
         if (err == KASA_OK)
-            err = prepare(s,
-                          "INSERT INTO indicators (sid, stix_id, object, "
-                          "version_key, revoked, valid_from, valid_until, "
-                          "from_wake, until_wake, seq) "
-                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-                          "CASE WHEN ?6 > ?9 THEN ?6 END, "
-                          "CASE WHEN ?7 > ?9 THEN ?7 END, "
-                          "?8) " KASA__INDICATOR_UPSERT,
-                          &st, diag, "isisimMii", sid, o->id, obj,
-                          o->version_key, (int64_t)o->revoked,
-                          o->valid_from_us, o->valid_until_us, seq,
-                          kasa_now_us());
+            err = kasa__store_prepare(
+                s,
+                "INSERT INTO indicators (sid, stix_id, object, "
+                "version_key, revoked, valid_from, valid_until, "
+                "from_wake, until_wake, seq) "
+                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+                "CASE WHEN ?6 > ?9 THEN ?6 END, "
+                "CASE WHEN ?7 > ?9 THEN ?7 END, "
+                "?8) " KASA__INDICATOR_UPSERT,
+                &st, diag, "isisimMii", sid, o->id, obj, o->version_key,
+                (int64_t)o->revoked, o->valid_from_us, o->valid_until_us, seq,
+                kasa_now_us());
         if (err == KASA_OK)
-            err = run(s, st, diag);
+            err = kasa__store_run(s, st, diag);
         if (err != KASA_OK)
             return err;
     }
@@ -1208,14 +1214,15 @@ static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
     else
         at = 0;
     res->date_added = at ? at : next_date_added(last);
-    err = prepare(s,
-                  "INSERT INTO collection_objects (collection, "
-                  "date_added, object, sid, stix_id, version_key, type, "
-                  "spec_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                  &st, diag, "iiiissss", coll, res->date_added, obj, sid,
-                  o->id, o->version_key, o->type, o->spec_version);
+    err = kasa__store_prepare(
+        s,
+        "INSERT INTO collection_objects (collection, "
+        "date_added, object, sid, stix_id, version_key, type, "
+        "spec_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        &st, diag, "iiiissss", coll, res->date_added, obj, sid, o->id,
+        o->version_key, o->type, o->spec_version);
     if (err == KASA_OK)
-        err = run(s, st, diag);
+        err = kasa__store_run(s, st, diag);
     return err;
 }
 
@@ -1225,12 +1232,12 @@ kasa_err kasa__store_set_last_added(kasa_store *s, int64_t coll, int64_t last,
     kasa__stmt *st;
     kasa_err err;
 
-    err = prepare(s,
-                  "UPDATE collections SET last_added = ?2 "
-                  "WHERE id = ?1",
-                  &st, diag, "ii", coll, last);
+    err = kasa__store_prepare(s,
+                              "UPDATE collections SET last_added = ?2 "
+                              "WHERE id = ?1",
+                              &st, diag, "ii", coll, last);
     if (err == KASA_OK)
-        err = run(s, st, diag);
+        err = kasa__store_run(s, st, diag);
     return err;
 }
 
@@ -1275,14 +1282,14 @@ static kasa_err store_add(kasa_store *s, const char *collection,
                                     "object %zu lacks id, type, "
                                     "spec_version, version_key or json",
                                     i);
-    err = write_begin(s, &own, diag);
+    err = kasa__store_write_begin(s, &own, diag);
     if (err != KASA_OK)
         return err;
     err = s->drv->lock_adds(s, diag);
     if (err == KASA_OK)
         err = collection_row(s, collection, &coll, &last, diag);
     if (err != KASA_OK)
-        return write_end(s, own, err, diag);
+        return kasa__store_write_end(s, own, err, diag);
     if (s->drv->add != NULL) {
         err = s->drv->add(s, coll, objs, n, results, diag);
     } else {
@@ -1294,7 +1301,7 @@ static kasa_err store_add(kasa_store *s, const char *collection,
         if (err == KASA_OK && last != start)
             err = kasa__store_set_last_added(s, coll, last, diag);
     }
-    return write_end(s, own, err, diag);
+    return kasa__store_write_end(s, own, err, diag);
 }
 
 /* -- queries --------------------------------------------------------------- */
@@ -1638,7 +1645,7 @@ kasa_err kasa_store_query(kasa_store *s, const char *collection,
         err = (kasa_err)-rc;
         goto fail;
     }
-    err = run(s, st, diag);
+    err = kasa__store_run(s, st, diag);
     if (err != KASA_OK)
         goto fail;
     if (out->more) {
@@ -1773,11 +1780,11 @@ static kasa_err indicator_refresh(kasa_store *s, int64_t sid,
     kasa_err err;
     int rc;
 
-    err = prepare(s,
-                  "SELECT id, version_key, revoked, valid_from, "
-                  "valid_until FROM objects WHERE sid = ?1 "
-                  "ORDER BY version_key DESC LIMIT 1",
-                  &st, diag, "i", sid);
+    err = kasa__store_prepare(s,
+                              "SELECT id, version_key, revoked, valid_from, "
+                              "valid_until FROM objects WHERE sid = ?1 "
+                              "ORDER BY version_key DESC LIMIT 1",
+                              &st, diag, "i", sid);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -1795,29 +1802,30 @@ static kasa_err indicator_refresh(kasa_store *s, int64_t sid,
         vu_null = s->drv->col_null(st, 4);
         vu = vu_null ? 0 : s->drv->col_int64(st, 4);
     }
-    err = run(s, st, diag);
+    err = kasa__store_run(s, st, diag);
     if (err == KASA_OK)
         err = kasa__store_seq(s, &seq, diag);
     if (err != KASA_OK)
         return err;
     if (obj < 0) {
-        err = prepare(s,
-                      "UPDATE indicators SET object = NULL, "
-                      "seq = ?2 WHERE sid = ?1",
-                      &st, diag, "ii", sid, seq);
-        return err == KASA_OK ? run(s, st, diag) : err;
+        err = kasa__store_prepare(s,
+                                  "UPDATE indicators SET object = NULL, "
+                                  "seq = ?2 WHERE sid = ?1",
+                                  &st, diag, "ii", sid, seq);
+        return err == KASA_OK ? kasa__store_run(s, st, diag) : err;
     }
-    err = prepare(s,
-                  "UPDATE indicators SET object = ?2, "
-                  "version_key = ?3, revoked = ?4, valid_from = ?5, "
-                  "valid_until = ?6, seq = ?7, "
-                  "from_wake = CASE WHEN valid_from > ?8 "
-                  "THEN valid_from END, "
-                  "until_wake = CASE WHEN valid_until > ?8 "
-                  "THEN valid_until END "
-                  "WHERE sid = ?1 "
-                  "AND (object IS NULL OR object <> ?2)",
-                  &st, diag, "iisi", sid, obj, key, revoked);
+    err =
+        kasa__store_prepare(s,
+                            "UPDATE indicators SET object = ?2, "
+                            "version_key = ?3, revoked = ?4, valid_from = ?5, "
+                            "valid_until = ?6, seq = ?7, "
+                            "from_wake = CASE WHEN valid_from > ?8 "
+                            "THEN valid_from END, "
+                            "until_wake = CASE WHEN valid_until > ?8 "
+                            "THEN valid_until END "
+                            "WHERE sid = ?1 "
+                            "AND (object IS NULL OR object <> ?2)",
+                            &st, diag, "iisi", sid, obj, key, revoked);
     if (err == KASA_OK)
         err =
             vf_null ? s->drv->bind_null(st, 5) : s->drv->bind_int64(st, 5, vf);
@@ -1828,7 +1836,7 @@ static kasa_err indicator_refresh(kasa_store *s, int64_t sid,
         err = s->drv->bind_int64(st, 7, seq);
     if (err == KASA_OK)
         err = s->drv->bind_int64(st, 8, kasa_now_us());
-    return err == KASA_OK ? run(s, st, diag) : err;
+    return err == KASA_OK ? kasa__store_run(s, st, diag) : err;
 }
 
 kasa_err kasa_store_delete(kasa_store *s, const char *collection,
@@ -1850,7 +1858,7 @@ kasa_err kasa_store_delete(kasa_store *s, const char *collection,
         all.n_spec_versions = 0;
         q = &all;
     }
-    err = write_begin(s, &own, diag);
+    err = kasa__store_write_begin(s, &own, diag);
     if (err != KASA_OK)
         return err;
     err = s->drv->lock_adds(s, diag);
@@ -1899,23 +1907,23 @@ kasa_err kasa_store_delete(kasa_store *s, const char *collection,
         err = (kasa_err)-rc;
         goto out;
     }
-    err = run(s, st, diag);
+    err = kasa__store_run(s, st, diag);
     for (i = 0; i < n && err == KASA_OK; i++) {
-        err = prepare(s,
-                      "DELETE FROM collection_objects "
-                      "WHERE collection = ?1 AND date_added = ?2",
-                      &st, diag, "ii", coll, objs[2 * i + 1]);
+        err = kasa__store_prepare(s,
+                                  "DELETE FROM collection_objects "
+                                  "WHERE collection = ?1 AND date_added = ?2",
+                                  &st, diag, "ii", coll, objs[2 * i + 1]);
         if (err == KASA_OK)
-            err = run(s, st, diag);
+            err = kasa__store_run(s, st, diag);
         if (err == KASA_OK)
-            err = prepare(
+            err = kasa__store_prepare(
                 s,
                 "DELETE FROM objects WHERE id = ?1 AND NOT EXISTS "
                 "(SELECT 1 FROM collection_objects c WHERE c.sid = "
                 "objects.sid AND c.version_key = objects.version_key)",
                 &st, diag, "i", objs[2 * i]);
         if (err == KASA_OK)
-            err = run(s, st, diag);
+            err = kasa__store_run(s, st, diag);
     }
     if (err == KASA_OK && indicator && n > 0)
         err = indicator_refresh(s, sid, diag);
@@ -1923,7 +1931,7 @@ kasa_err kasa_store_delete(kasa_store *s, const char *collection,
         *n_deleted = n;
 out:
     free(objs);
-    return write_end(s, own, err, diag);
+    return kasa__store_write_end(s, own, err, diag);
 }
 
 /* -- statuses -------------------------------------------------------------- */
@@ -1937,25 +1945,25 @@ kasa_err kasa_store_status_put(kasa_store *s, const char *id,
     kasa_err err;
     bool own;
 
-    err = write_begin(s, &own, diag);
+    err = kasa__store_write_begin(s, &own, diag);
     if (err != KASA_OK)
         return err;
-    err = prepare(s, "DELETE FROM statuses WHERE expires < ?1", &st, diag, "i",
-                  now);
+    err = kasa__store_prepare(s, "DELETE FROM statuses WHERE expires < ?1", &st,
+                              diag, "i", now);
     if (err == KASA_OK)
-        err = run(s, st, diag);
+        err = kasa__store_run(s, st, diag);
     if (err == KASA_OK)
-        err = prepare(s,
-                      "INSERT INTO statuses (api_root, id, json, "
-                      "expires) VALUES (?1, ?2, ?3, ?4) "
-                      "ON CONFLICT (api_root, id) DO UPDATE SET "
-                      "json = excluded.json, "
-                      "expires = excluded.expires",
-                      &st, diag, "sssi", api_root, id, json,
-                      now + keep_seconds * 1000000);
+        err = kasa__store_prepare(s,
+                                  "INSERT INTO statuses (api_root, id, json, "
+                                  "expires) VALUES (?1, ?2, ?3, ?4) "
+                                  "ON CONFLICT (api_root, id) DO UPDATE SET "
+                                  "json = excluded.json, "
+                                  "expires = excluded.expires",
+                                  &st, diag, "sssi", api_root, id, json,
+                                  now + keep_seconds * 1000000);
     if (err == KASA_OK)
-        err = run(s, st, diag);
-    return write_end(s, own, err, diag);
+        err = kasa__store_run(s, st, diag);
+    return kasa__store_write_end(s, own, err, diag);
 }
 
 kasa_err kasa_store_status_get(kasa_store *s, const char *id,
@@ -1967,10 +1975,10 @@ kasa_err kasa_store_status_get(kasa_store *s, const char *id,
     int rc;
 
     *json = NULL;
-    err = prepare(s,
-                  "SELECT json FROM statuses WHERE api_root = ?1 "
-                  "AND id = ?2",
-                  &st, diag, "ss", api_root, id);
+    err = kasa__store_prepare(s,
+                              "SELECT json FROM statuses WHERE api_root = ?1 "
+                              "AND id = ?2",
+                              &st, diag, "ss", api_root, id);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -1979,7 +1987,7 @@ kasa_err kasa_store_status_get(kasa_store *s, const char *id,
     if (rc == KASA__DONE)
         return kasa__store_fail(diag, KASA_EINVALID, "no status \"%s\"", id);
     *json = dup_col(s, st, 0);
-    err = run(s, st, diag);
+    err = kasa__store_run(s, st, diag);
     if (err == KASA_OK && *json == NULL)
         err = KASA_ENOMEM;
     if (err != KASA_OK) {
@@ -2089,18 +2097,18 @@ kasa_err kasa_store_stats_get(kasa_store *s, int64_t now_us,
     int rc;
 
     memset(out, 0, sizeof(*out));
-    err =
-        prepare(s,
-                "SELECT (SELECT count(*) FROM api_roots), "
-                "(SELECT count(*) FROM collections), "
-                "(SELECT count(DISTINCT sid) FROM objects), "
-                "(SELECT count(*) FROM objects), "
-                "(SELECT count(*) FROM collection_objects), "
-                "(SELECT count(*) FROM indicators WHERE object IS NOT NULL AND "
-                "revoked = 0 AND (valid_from IS NULL OR valid_from <= ?1) AND "
-                "(valid_until IS NULL OR valid_until > ?1)), "
-                "(SELECT count(*) FROM statuses)",
-                &st, diag, "i", now_us);
+    err = kasa__store_prepare(
+        s,
+        "SELECT (SELECT count(*) FROM api_roots), "
+        "(SELECT count(*) FROM collections), "
+        "(SELECT count(DISTINCT sid) FROM objects), "
+        "(SELECT count(*) FROM objects), "
+        "(SELECT count(*) FROM collection_objects), "
+        "(SELECT count(*) FROM indicators WHERE object IS NOT NULL AND "
+        "revoked = 0 AND (valid_from IS NULL OR valid_from <= ?1) AND "
+        "(valid_until IS NULL OR valid_until > ?1)), "
+        "(SELECT count(*) FROM statuses)",
+        &st, diag, "i", now_us);
     if (err != KASA_OK)
         return err;
     rc = s->drv->step(st, diag);
@@ -2115,7 +2123,7 @@ kasa_err kasa_store_stats_get(kasa_store *s, int64_t now_us,
         out->active_indicators = (uint64_t)s->drv->col_int64(st, 5);
         out->statuses = (uint64_t)s->drv->col_int64(st, 6);
     }
-    err = run(s, st, diag);
+    err = kasa__store_run(s, st, diag);
     out->bytes = (uint64_t)s->drv->db_bytes(s);
     return err;
 }

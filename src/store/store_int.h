@@ -106,6 +106,27 @@ kasa_err kasa__store_fail(kasa_diag *diag, kasa_err code, const char *fmt, ...)
 /* The active-set sequence number of the current transaction. */
 kasa_err kasa__store_seq(kasa_store *s, int64_t *seq, kasa_diag *diag);
 
+/*
+ * Prepare `sql` (cached) and bind ?1, ?2, ... from the arguments, one per
+ * letter of `types`: 's' a string (NULL binds NULL), 'i' an int64_t, 'm'
+ * and 'M' an int64_t that binds NULL when it is INT64_MIN or INT64_MAX
+ * (an absent bound of a validity window), 'l' a string and its size_t
+ * length.
+ */
+kasa_err kasa__store_prepare(kasa_store *s, const char *sql, kasa__stmt **st,
+                             kasa_diag *diag, const char *types, ...);
+/* Run a statement to its end, its rows (if any) unread. */
+kasa_err kasa__store_run(kasa_store *s, kasa__stmt *st, kasa_diag *diag);
+/* Run a statement that returns one integer (or no row: *v = dflt). */
+kasa_err kasa__store_run_int(kasa_store *s, kasa__stmt *st, int64_t dflt,
+                             int64_t *v, kasa_diag *diag);
+/* A write outside kasa_store_begin is its own transaction: begin opens
+ * one (*own), end commits it, or rolls it back when err is not KASA_OK,
+ * and returns the outcome. */
+kasa_err kasa__store_write_begin(kasa_store *s, bool *own, kasa_diag *diag);
+kasa_err kasa__store_write_end(kasa_store *s, bool own, kasa_err err,
+                               kasa_diag *diag);
+
 /* Open at a given schema version: kasa_store_open, and the tests of the
  * migrations (which make an old version first). */
 kasa_err kasa__store_open_version(const char *uri, int version,
