@@ -60,42 +60,6 @@ static const char dummy_hash[] =
     (TOKEN_PREFIX_LEN + KASA_TOKEN_LOOKUP_LEN + 1 + TOKEN_SECRET_LEN)
 #define DIGEST_HEX_LEN 64
 
-static char *dup_col(kasa_store *s, kasa__stmt *st, int col)
-{
-    size_t len;
-    const char *v;
-    char *out;
-
-    if (s->drv->col_null(st, col))
-        return NULL;
-    v = s->drv->col_text(st, col, &len);
-    out = malloc(len + 1);
-    if (out != NULL) {
-        memcpy(out, v, len);
-        out[len] = '\0';
-    }
-    return out;
-}
-
-/* Room for one more than `len` in the array *items points to (see
- * store.c's grow). */
-static bool grow(void *items, size_t *cap, size_t len, size_t size)
-{
-    size_t ncap;
-    void *cur, *nv;
-
-    if (len < *cap)
-        return true;
-    ncap = *cap ? *cap * 2 : 16;
-    memcpy(&cur, items, sizeof(cur));
-    nv = realloc(cur, ncap * size);
-    if (nv == NULL)
-        return false;
-    memcpy(items, &nv, sizeof(nv));
-    *cap = ncap;
-    return true;
-}
-
 /* -- what names, identities and secrets look like -------------------------- */
 
 /*
@@ -294,9 +258,9 @@ static kasa_err read_account(kasa_store *s, kasa__stmt *st, kasa_account *a)
 {
     memset(a, 0, sizeof(*a));
     a->id = s->drv->col_int64(st, 0);
-    a->name = dup_col(s, st, 1);
-    a->organisation = dup_col(s, st, 2);
-    a->identity = dup_col(s, st, 3);
+    a->name = kasa__store_dup_col(s, st, 1);
+    a->organisation = kasa__store_dup_col(s, st, 2);
+    a->identity = kasa__store_dup_col(s, st, 3);
     a->member = s->drv->col_int64(st, 4) != 0;
     a->revoked = s->drv->col_int64(st, 5) != 0;
     a->has_password = s->drv->col_int64(st, 6) != 0;
@@ -519,7 +483,7 @@ kasa_err kasa_accounts(kasa_store *s, kasa_account **out, size_t *n,
     if (err != KASA_OK)
         return err;
     while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
-        if (!grow(&v, &cap, len, sizeof(*v))) {
+        if (!kasa__store_grow(&v, &cap, len, sizeof(*v))) {
             rc = -(int)KASA_ENOMEM;
             break;
         }
@@ -898,7 +862,7 @@ kasa_err kasa_tokens(kasa_store *s, const char *account, kasa_token **out,
         size_t l;
         const char *lk = s->drv->col_text(st, 0, &l);
 
-        if (!grow(&v, &cap, len, sizeof(*v))) {
+        if (!kasa__store_grow(&v, &cap, len, sizeof(*v))) {
             rc = -(int)KASA_ENOMEM;
             break;
         }
@@ -1118,12 +1082,12 @@ static kasa_err read_grant(kasa_store *s, kasa__stmt *st, kasa_grant_entry *g)
 
     memset(g, 0, sizeof(*g));
     snprintf(g->collection, sizeof(g->collection), "%.*s", (int)len, id);
-    g->alias = dup_col(s, st, 1);
-    g->title = dup_col(s, st, 2);
+    g->alias = kasa__store_dup_col(s, st, 1);
+    g->title = kasa__store_dup_col(s, st, 2);
     kind = s->drv->col_text(st, 3, &len);
     g->kind = len > 0 && kind[0] == 'o' ? KASA_GRANTEE_ORGANISATION
                                         : KASA_GRANTEE_ACCOUNT;
-    g->who = dup_col(s, st, 4);
+    g->who = kasa__store_dup_col(s, st, 4);
     g->perms = (s->drv->col_int64(st, 5) != 0 ? KASA_GRANT_READ : 0) |
                (s->drv->col_int64(st, 6) != 0 ? KASA_GRANT_WRITE : 0);
     if (g->title == NULL || g->who == NULL)
@@ -1164,7 +1128,7 @@ kasa_err kasa_grants(kasa_store *s, const char *collection,
     if (err != KASA_OK)
         return err;
     while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
-        if (!grow(&v, &cap, len, sizeof(*v))) {
+        if (!kasa__store_grow(&v, &cap, len, sizeof(*v))) {
             rc = -(int)KASA_ENOMEM;
             break;
         }

@@ -166,7 +166,7 @@ kasa_err kasa__store_prepare(kasa_store *s, const char *sql, kasa__stmt **st,
  * *cap of them) for one more than `len`, doubling.  False when memory runs
  * out (the array unchanged).  The pointer is read and written with memcpy:
  * it is a kasa_record *, an int64_t *, ..., never a void *. */
-static bool grow(void *items, size_t *cap, size_t len, size_t size)
+bool kasa__store_grow(void *items, size_t *cap, size_t len, size_t size)
 {
     size_t ncap;
     void *cur, *nv;
@@ -593,7 +593,7 @@ kasa_err kasa_store_check(kasa_store *s, kasa_diag *diag)
 
 /* -- API roots ------------------------------------------------------------- */
 
-static char *dup_col(kasa_store *s, kasa__stmt *st, int col)
+char *kasa__store_dup_col(kasa_store *s, kasa__stmt *st, int col)
 {
     size_t len;
     const char *v;
@@ -676,14 +676,14 @@ kasa_err kasa_store_api_roots(kasa_store *s, kasa_api_root **out, size_t *n,
     if (err != KASA_OK)
         return err;
     while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
-        if (!grow(&v, &cap, len, sizeof(*v))) {
+        if (!kasa__store_grow(&v, &cap, len, sizeof(*v))) {
             rc = -(int)KASA_ENOMEM;
             break;
         }
         memset(&v[len], 0, sizeof(v[len]));
-        v[len].path = dup_col(s, st, 0);
-        v[len].title = dup_col(s, st, 1);
-        v[len].description = dup_col(s, st, 2);
+        v[len].path = kasa__store_dup_col(s, st, 0);
+        v[len].title = kasa__store_dup_col(s, st, 1);
+        v[len].description = kasa__store_dup_col(s, st, 2);
         v[len].max_content_length = s->drv->col_int64(st, 3);
         len++;
         if (v[len - 1].path == NULL || v[len - 1].title == NULL) {
@@ -899,11 +899,11 @@ static kasa_err read_collection(kasa_store *s, kasa__stmt *st,
 
     memset(c, 0, sizeof(*c));
     snprintf(c->id, sizeof(c->id), "%.*s", (int)len, id);
-    c->api_root = dup_col(s, st, 1);
-    c->alias = dup_col(s, st, 2);
-    c->title = dup_col(s, st, 3);
-    c->description = dup_col(s, st, 4);
-    mt = dup_col(s, st, 5);
+    c->api_root = kasa__store_dup_col(s, st, 1);
+    c->alias = kasa__store_dup_col(s, st, 2);
+    c->title = kasa__store_dup_col(s, st, 3);
+    c->description = kasa__store_dup_col(s, st, 4);
+    mt = kasa__store_dup_col(s, st, 5);
     c->media_types = mt ? split_media_types(mt) : NULL;
     free(mt);
     c->object_versions = (uint64_t)s->drv->col_int64(st, 6);
@@ -1021,7 +1021,7 @@ kasa_err kasa_store_collections(kasa_store *s, const char *api_root,
     if (err != KASA_OK)
         return err;
     while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
-        if (!grow(&v, &cap, len, sizeof(*v))) {
+        if (!kasa__store_grow(&v, &cap, len, sizeof(*v))) {
             rc = -(int)KASA_ENOMEM;
             break;
         }
@@ -1613,7 +1613,8 @@ kasa_err kasa_store_query(kasa_store *s, const char *collection,
             out->more = true;
             break;
         }
-        if (!grow(&out->records, &cap, out->n, sizeof(*out->records))) {
+        if (!kasa__store_grow(&out->records, &cap, out->n,
+                              sizeof(*out->records))) {
             rc = -(int)KASA_ENOMEM;
             break;
         }
@@ -1895,7 +1896,7 @@ kasa_err kasa_store_delete(kasa_store *s, const char *collection,
 
         indicator |= tl == 9 && memcmp(t, "indicator", 9) == 0;
         /* pairs: the version's row, its date_added here */
-        if (!grow(&objs, &cap, n, 2 * sizeof(*objs))) {
+        if (!kasa__store_grow(&objs, &cap, n, 2 * sizeof(*objs))) {
             rc = -(int)KASA_ENOMEM;
             break;
         }
@@ -1986,7 +1987,7 @@ kasa_err kasa_store_status_get(kasa_store *s, const char *id,
         return (kasa_err)-rc;
     if (rc == KASA__DONE)
         return kasa__store_fail(diag, KASA_EINVALID, "no status \"%s\"", id);
-    *json = dup_col(s, st, 0);
+    *json = kasa__store_dup_col(s, st, 0);
     err = kasa__store_run(s, st, diag);
     if (err == KASA_OK && *json == NULL)
         err = KASA_ENOMEM;
