@@ -3,7 +3,7 @@
  * (reading the audit trail it writes).  The config file is lines of
  * "key = value" ('#' starts a comment); flags override it.  On a store
  * with no account yet, serve makes one (admin, in organisation "local",
- * with read and write on every collection) and prints its password once.
+ * with read and write on every collection there is) and prints its password once.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -286,7 +286,7 @@ static int first_account(const char *store_uri)
             goto out;
     fprintf(stderr,
             "kasa: first start: made account \"admin\" (organisation "
-            "\"local\", read and write on every collection)\n"
+            "\"local\", read and write on every collection there is)\n"
             "kasa: its password, shown this once: %s\n",
             password);
     printf("account: admin\npassword: %s\n", password);
