@@ -98,6 +98,11 @@ void kasa_taxii_handle(kasa_taxii *t, const kasa_http_request *rq,
                        kasa_http_response *rs);
 void kasa_http_response_fini(kasa_http_response *rs);
 
+/* The digest of an audit line (without its newline) that the next line
+ * carries as "prev": SHA-256, 64 lower-case hex digits.  The first line
+ * carries the digest of "". */
+void kasa_audit_digest(const char *line, size_t len, char out[65]);
+
 /* -- the network side ------------------------------------------------------- */
 
 typedef struct kasa_serve_options {

@@ -414,20 +414,6 @@ out:
 
 /* -- kasa audit --------------------------------------------------------- */
 
-static void sha256_hex(const char *s, size_t n, char out[65])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0, i;
-
-    EVP_Digest(s, n, md, &len, EVP_sha256(), NULL);
-    for (i = 0; i < 32 && i < len; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
-}
-
 /* Does the line name object `id` (in its "objects" pairs)? */
 static bool names_object(json_t *line, const char *id)
 {
@@ -476,7 +462,7 @@ int kasa_cli_audit(int argc, char **argv)
     if (kasa_cli_read_file(log, "audit", (size_t)1 << 34, &text, &len) !=
         KASA_OK)
         return KASA_CLI_EXIT_ERROR;
-    sha256_hex("", 0, prev);
+    kasa_audit_digest("", 0, prev);
     rc = KASA_CLI_EXIT_OK;
     for (p = text; p < text + len; p = line + strlen(line) + 1) {
         char *nl = memchr(p, '\n', (size_t)(text + len - p));
@@ -501,7 +487,7 @@ int kasa_cli_audit(int argc, char **argv)
                             "one was\n", log, no);
             rc = KASA_CLI_EXIT_FAIL;
         }
-        sha256_hex(line, strlen(line), prev);
+        kasa_audit_digest(line, strlen(line), prev);
         if (v == NULL) {
             json_decref(v);
             continue;

@@ -6,9 +6,35 @@
  */
 #include <stdlib.h>
 
+#include <openssl/evp.h>
 #include <utf8proc.h>
 
 #include "core/core.h"
+
+void kasa__hex_encode(const unsigned char *b, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+bool kasa__sha256_hex(const void *data, size_t n, char out[65])
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+
+    if (!EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) || len != 32) {
+        out[0] = '\0';
+        return false;
+    }
+    kasa__hex_encode(md, 32, out);
+    return true;
+}
 
 static int hex_digit(int c)
 {

@@ -14,7 +14,6 @@
 
 #include <argon2.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "kasa/access.h"
@@ -159,18 +158,6 @@ static kasa_err hash_password(const char *pw, char out[ENCODED_MAX],
     return KASA_OK;
 }
 
-static void to_hex(const unsigned char *b, size_t n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        out[2 * i] = hex[b[i] >> 4];
-        out[2 * i + 1] = hex[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static bool lower_hex(const char *v, size_t n)
 {
     size_t i;
@@ -212,12 +199,8 @@ static bool token_parse(const char *t, char lookup[KASA_TOKEN_LOOKUP_LEN + 1],
 static kasa_err token_digest(const char *t, char out[DIGEST_HEX_LEN + 1],
                              kasa_diag *diag)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-
-    if (!EVP_Digest(t, strlen(t), md, &len, EVP_sha256(), NULL) || len != 32)
+    if (!kasa__sha256_hex(t, strlen(t), out))
         return kasa__store_fail(diag, KASA_EIO, "SHA-256 is not available");
-    to_hex(md, len, out);
     return KASA_OK;
 }
 
@@ -697,9 +680,9 @@ kasa_err kasa_token_new(kasa_store *s, const char *account, char **token,
             break;
         }
         memcpy(t, TOKEN_PREFIX, TOKEN_PREFIX_LEN);
-        to_hex(rnd, KASA_TOKEN_LOOKUP_LEN / 2, t + TOKEN_PREFIX_LEN);
+        kasa__hex_encode(rnd, KASA_TOKEN_LOOKUP_LEN / 2, t + TOKEN_PREFIX_LEN);
         t[TOKEN_PREFIX_LEN + KASA_TOKEN_LOOKUP_LEN] = '_';
-        to_hex(rnd + KASA_TOKEN_LOOKUP_LEN / 2, TOKEN_SECRET_LEN / 2,
+        kasa__hex_encode(rnd + KASA_TOKEN_LOOKUP_LEN / 2, TOKEN_SECRET_LEN / 2,
                t + TOKEN_PREFIX_LEN + KASA_TOKEN_LOOKUP_LEN + 1);
         memcpy(lookup, t + TOKEN_PREFIX_LEN, KASA_TOKEN_LOOKUP_LEN);
         lookup[KASA_TOKEN_LOOKUP_LEN] = '\0';

@@ -17,10 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "kasa/stix.h"
 #include "kasa/store.h"
+#include "kasa/taxii.h"
 #include "taxii/taxii_int.h"
 
 struct kasa__audit {
@@ -30,18 +29,9 @@ struct kasa__audit {
     bool dirty;
 };
 
-static void sha256_hex(const char *s, size_t n, char out[65])
+void kasa_audit_digest(const char *line, size_t len, char out[65])
 {
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0, i;
-
-    EVP_Digest(s, n, md, &len, EVP_sha256(), NULL);
-    for (i = 0; i < 32 && i < len; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
+    kasa__sha256_hex(line, len, out);
 }
 
 /* The digest of the file's last line, to go on from (reads the tail). */
@@ -54,7 +44,7 @@ static kasa_err chain_from_tail(kasa__audit *a, const char *path,
     ssize_t n;
     size_t end, start;
 
-    sha256_hex("", 0, a->prev);
+    kasa_audit_digest("", 0, a->prev);
     if (fstat(a->fd, &st) != 0 || st.st_size == 0)
         return KASA_OK;
     /* a line names at most a page of objects: 4 MiB is plenty */
@@ -80,7 +70,7 @@ static kasa_err chain_from_tail(kasa__audit *a, const char *path,
     start = end;
     while (start > 0 && tail[start - 1] != '\n')
         start--;
-    sha256_hex(tail + start, end - start, a->prev);
+    kasa_audit_digest(tail + start, end - start, a->prev);
     free(tail);
     return KASA_OK;
 }
@@ -147,7 +137,7 @@ kasa_err kasa__audit_write(kasa__audit *a, const char *fields, size_t len)
         pthread_mutex_unlock(&a->lock);
         return KASA_ENOMEM;
     }
-    sha256_hex(line, line_len, a->prev);
+    kasa_audit_digest(line, line_len, a->prev);
     line[line_len] = '\n'; /* the buffer always holds one byte more */
     {
         const char *p = line;

@@ -719,9 +719,7 @@ static long page_of(req *r, filters *f, bool with_json, emit_fn emit,
         err = kasa_store_query(r->s, r->coll->id, &q, &page, &d);
         if (err != KASA_OK) {
             free(cursor);
-            if (err == KASA_EINVALID)
-                fail(r->rs, 400, "%s", d.message);
-            else if (err == KASA_ELIMIT)
+            if (err == KASA_EINVALID || err == KASA_ELIMIT)
                 fail(r->rs, 400, "%s", d.message);
             else
                 fail(r->rs, 500, "the store failed to answer");
@@ -796,10 +794,12 @@ static void emit_version(req *r, kasa__buf *b, const kasa_record *rec,
     }
 }
 
+/* match[spec_version] that keeps every version */
+static const char *const any_spec[] = {"2.0", "2.1"};
+
 /* Does this collection hold a version of `oid` this account may see? */
 static bool visible_object(req *r, const char *oid)
 {
-    static const char *const any_spec[] = {"2.0", "2.1"};
     kasa_query q = {0};
     kasa_reader rd;
     kasa_page page;
@@ -1268,7 +1268,6 @@ static void get_status(req *r, const char *id)
  * none, as for an object that is not there. */
 static void delete_object(req *r, const char *oid)
 {
-    static const char *const any_spec[] = {"2.0", "2.1"};
     const char *one[1] = {oid};
     char (*keys)[32] = NULL;
     const char **key_ptrs = NULL;
@@ -1563,36 +1562,30 @@ void kasa_taxii_handle(kasa_taxii *t, const kasa_http_request *rq,
     }
     r.who = authenticate(t, r.s, rq->authorization, rq->client_cert_sha256,
                          &why);
-    if (r.who == NULL) {
-        fail(rs, 401, "authenticate with HTTP Basic or a Bearer token "
-                      "(%s)", why);
-        rs->challenge = true;
-        /* refused credentials are worth a line too: who tried, from where */
-        if (rq->authorization != NULL || rq->client_cert_sha256 != NULL) {
-            kasa__buf_puts(&r.audit, "\"account\":null,\"remote\":");
-            kasa__buf_json(&r.audit, rq->remote);
-            kasa__buf_puts(&r.audit, ",\"method\":");
-            kasa__buf_json(&r.audit, rq->method);
-            kasa__buf_puts(&r.audit, ",\"path\":");
-            kasa__buf_json(&r.audit, rq->path);
-            kasa__buf_puts(&r.audit, ",\"refused\":");
-            kasa__buf_json(&r.audit, why);
-            kasa__buf_puts(&r.audit, ",\"status\":401");
-            if (!r.audit.oom)
-                kasa__audit_write(t->audit, r.audit.p, r.audit.len);
-            kasa__buf_fini(&r.audit);
-        }
-        return;
-    }
-    snprintf(rs->account, sizeof(rs->account), "%s", r.who->name);
     kasa__buf_puts(&r.audit, "\"account\":");
-    kasa__buf_json(&r.audit, r.who->name);
+    kasa__buf_json(&r.audit, r.who ? r.who->name : NULL);
     kasa__buf_puts(&r.audit, ",\"remote\":");
     kasa__buf_json(&r.audit, rq->remote);
     kasa__buf_puts(&r.audit, ",\"method\":");
     kasa__buf_json(&r.audit, rq->method);
     kasa__buf_puts(&r.audit, ",\"path\":");
     kasa__buf_json(&r.audit, rq->path);
+    if (r.who == NULL) {
+        fail(rs, 401, "authenticate with HTTP Basic or a Bearer token "
+                      "(%s)", why);
+        rs->challenge = true;
+        /* refused credentials are worth a line too: who tried, from where */
+        if (rq->authorization != NULL || rq->client_cert_sha256 != NULL) {
+            kasa__buf_puts(&r.audit, ",\"refused\":");
+            kasa__buf_json(&r.audit, why);
+            kasa__buf_puts(&r.audit, ",\"status\":401");
+            if (!r.audit.oom)
+                kasa__audit_write(t->audit, r.audit.p, r.audit.len);
+        }
+        kasa__buf_fini(&r.audit);
+        return;
+    }
+    snprintf(rs->account, sizeof(rs->account), "%s", r.who->name);
     if (!accepts_taxii(rq->accept)) {
         fail(rs, 406, "this server answers with %s, which the Accept "
                       "header does not allow", TAXII_TYPE);

@@ -87,12 +87,10 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind,
  * it sent one and the trusted CA signed it. */
 static bool client_cert(struct MHD_Connection *c, char out[65])
 {
-    static const char hex[] = "0123456789abcdef";
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     const gnutls_datum_t *peers;
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int status = 0, n = 0, len = 0, i;
+    unsigned int status = 0, n = 0;
     gnutls_session_t session;
 
     if (ci == NULL || ci->tls_session == NULL)
@@ -102,17 +100,8 @@ static bool client_cert(struct MHD_Connection *c, char out[65])
         status != 0)
         return false;
     peers = gnutls_certificate_get_peers(session, &n);
-    if (peers == NULL || n == 0 ||
-        !EVP_Digest(peers[0].data, peers[0].size, md, &len, EVP_sha256(),
-                    NULL) ||
-        len != 32)
-        return false;
-    for (i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
-    return true;
+    return peers != NULL && n > 0 &&
+           kasa__sha256_hex(peers[0].data, peers[0].size, out);
 }
 
 static void remote_of(struct MHD_Connection *c, char *out, size_t size)
