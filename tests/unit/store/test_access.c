@@ -20,54 +20,7 @@
 #include "kasa/store.h"
 #include "store/store_int.h"
 
-static char uri[512];
-
-static kasa_store *fresh(void)
-{
-    kasa_store *s = NULL;
-    kasa_diag d;
-    const char *pg = getenv("KASA_TEST_PG");
-
-    if (pg != NULL) {
-        snprintf(uri, sizeof(uri), "%s", pg);
-        assert_int_equal(kasa__store_open_version(uri, -1, &s, &d), KASA_OK);
-        assert_int_equal(s->drv->exec(s,
-                                      "DROP SCHEMA public CASCADE;"
-                                      "CREATE SCHEMA public;",
-                                      &d),
-                         KASA_OK);
-        kasa_store_close(s);
-    } else {
-        char path[] = "/tmp/kasa-test-access.XXXXXX";
-        int fd = mkstemp(path);
-
-        assert_true(fd >= 0);
-        close(fd);
-        unlink(path);
-        snprintf(uri, sizeof(uri), "sqlite:%s", path);
-    }
-    if (kasa_store_open(uri, &s, &d) != KASA_OK)
-        fail_msg("open %s: %s", uri, d.message);
-    return s;
-}
-
-static void done(kasa_store *s)
-{
-    kasa_diag d;
-
-    if (kasa_store_check(s, &d) != KASA_OK)
-        fail_msg("integrity: %s", d.message);
-    kasa_store_close(s);
-    if (strncmp(uri, "sqlite:", 7) == 0) {
-        char p[600];
-
-        unlink(uri + 7);
-        snprintf(p, sizeof(p), "%s-wal", uri + 7);
-        unlink(p);
-        snprintf(p, sizeof(p), "%s-shm", uri + 7);
-        unlink(p);
-    }
-}
+#include "../../lib/store_fixture.h"
 
 /* The one number `sql` returns. */
 static int64_t count(kasa_store *s, const char *sql)
