@@ -21,6 +21,7 @@ libmicrohttpd-dev
 libgnutls28-dev
 libargon2-dev
 libcurl4-openssl-dev
+libxxhash-dev
 curl
 wrk
 postgresql

@@ -2,12 +2,15 @@
  * runner.c - the conformance runner: walks a JSON file of recorded or
  * hand-written cases (format: ../shared/vectors/README.md, docs/conformance.md)
  * and checks each one against libkasa through its public API only.  Two
- * modes: `matcher` parses a pattern, reads the case's observed data and
+ * kinds of case: `matcher` parses a pattern, reads the case's observed data and
  * compares kasa_pattern_match's verdict (and binding) with the expectation;
  * `validator` checks that kasa_pattern_parse and kasa_pattern_validate accept
  * or reject a pattern and, where the case says so, what kasa_pattern_inspect
  * reports; `stix` checks that kasa_stix_validate accepts or rejects a STIX
- * object and, for a rejection, names the rule and property the case expects.
+ * object and, for a rejection, names the rule and property the case expects;
+ * `engine` puts the matcher case's pattern as the one indicator of a
+ * matching engine, feeds it the case's observed-data one at a time, and
+ * checks that it warns when, and only when, the case expects a match.
  * It prints one block per failing case and a last line "N passed,
  * M failed"; it exits 1 when a case failed or none ran.  It is not a unit
  * test of any one source file, and it never decides what the right answer
@@ -20,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "kasa/engine.h"
 #include "kasa/kasa.h"
 #include "kasa/pattern.h"
 #include "kasa/stix.h"
@@ -485,6 +489,101 @@ out:
     free(json);
 }
 
+/* -- engine -----------------------------------------------------------------
+ */
+
+static kasa_err count_warning(void *ctx, const kasa_match *m)
+{
+    (void)m;
+    ++*(unsigned *)ctx;
+    return KASA_OK;
+}
+
+/* The matcher case through the engine, one observed-data at a time: a
+ * match is a warning, a case that expects none (or an error) gets none. */
+static void run_engine_case(tally *t, const kcase *c, json_t *cs)
+{
+    json_t *expected = json_object_get(cs, "expected");
+    const char *kind = json_string_value(json_object_get(cs, "error_kind"));
+    kasa_engine_limits limits = {0};
+    kasa_engine *e = NULL;
+    kasa_observed *od = NULL;
+    kasa_indicator ind;
+    kasa_diag d;
+    kasa_err err;
+    char *json = NULL;
+    char msg[1024];
+    unsigned warnings = 0;
+    size_t i;
+    int want_match = json_is_true(expected);
+    int parse_error = kind && strcmp(kind, "ParseException") == 0;
+
+    /* windows wide enough for any case: the vectors' observations are
+     * years apart and out of order */
+    limits.horizon_us = INT64_MAX;
+    limits.lateness_us = INT64_MAX;
+    e = kasa_engine_new(&limits);
+    if (e == NULL) {
+        fail(t, c, "(runner)", "kasa_engine_new: out of memory");
+        return;
+    }
+    memset(&ind, 0, sizeof ind);
+    ind.id = "indicator--00000000-0000-4000-8000-000000000000";
+    ind.pattern = c->pattern;
+    ind.pattern_len = c->pattern_len;
+    ind.version = c->version;
+    ind.confidence = -1;
+    memset(&d, 0, sizeof d);
+    err = kasa_engine_put(e, &ind, &d);
+    if (parse_error) {
+        if (err == KASA_OK || err == KASA_ENOMEM)
+            fail(t, c, "the indicator is refused (ParseException)", "%s",
+                 err == KASA_OK ? "accepted" : "out of memory");
+        else
+            pass(t, c, NULL);
+        goto out;
+    }
+    if (err != KASA_OK) {
+        describe_err(msg, sizeof msg, "kasa_engine_put", err, &d);
+        if (want_match || err == KASA_ENOMEM)
+            fail(t, c, want_match ? "a warning" : "no warning", "%s", msg);
+        else
+            pass(t, c, msg); /* a pattern that can never match */
+        goto out;
+    }
+    json = json_dumps(json_object_get(cs, "observed_data"),
+                      JSON_COMPACT | JSON_ENCODE_ANY);
+    memset(&d, 0, sizeof d);
+    err = json ? kasa_observed_parse(json, strlen(json), c->version, &od, &d)
+               : KASA_ENOMEM;
+    if (err != KASA_OK) {
+        describe_err(msg, sizeof msg, "kasa_observed_parse", err, &d);
+        if (want_match)
+            fail(t, c, "a warning", "%s", msg);
+        else
+            pass(t, c, msg);
+        goto out;
+    }
+    for (i = 0; i < kasa_observed_count(od); i++) {
+        memset(&d, 0, sizeof d);
+        err = kasa_engine_observe(e, od, i, count_warning, &warnings, &d);
+        if (err != KASA_OK) {
+            describe_err(msg, sizeof msg, "kasa_engine_observe", err, &d);
+            fail(t, c, want_match ? "a warning" : "no warning", "%s", msg);
+            goto out;
+        }
+    }
+    if ((warnings > 0) != want_match)
+        fail(t, c, want_match ? "a warning" : "no warning", "%u warnings",
+             warnings);
+    else
+        pass(t, c, NULL);
+out:
+    kasa_observed_free(od);
+    kasa_engine_free(e);
+    free(json);
+}
+
 /* -- validator --------------------------------------------------------------
  */
 
@@ -801,7 +900,7 @@ static void run_stix_cases(tally *t, json_t *cases, const char *filter)
 
 static void usage(void)
 {
-    fputs("usage: conformance matcher|validator|stix FILE.json "
+    fputs("usage: conformance matcher|engine|validator|stix FILE.json "
           "[CASE_ID_SUBSTRING]\n",
           stderr);
 }
@@ -812,7 +911,7 @@ int main(int argc, char **argv)
     json_t *cases;
     json_error_t jerr;
     tally t = {0, 0, 0};
-    int matcher, stix = 0;
+    int matcher, stix = 0, engine = 0;
     size_t i;
 
     if (argc < 3 || argc > 4) {
@@ -827,6 +926,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(mode, "matcher") == 0)
         matcher = 1;
+    else if (strcmp(mode, "engine") == 0)
+        matcher = 0, engine = 1;
     else if (strcmp(mode, "validator") == 0)
         matcher = 0;
     else if (strcmp(mode, "stix") == 0)
@@ -884,6 +985,8 @@ int main(int argc, char **argv)
         }
         if (matcher)
             run_matcher_case(&t, &c, cs);
+        else if (engine)
+            run_engine_case(&t, &c, cs);
         else
             run_validator_case(&t, &c, cs);
     }

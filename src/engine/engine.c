@@ -1,0 +1,809 @@
+/*
+ * engine.c - many indicators, one index.  Each indicator's pattern is
+ * parsed once; its anchors (pattern/pattern.h) go into three hash tables:
+ * string equalities by (path, value), networks by (path, prefix, masked
+ * address) with the prefix lengths present per path, and types for what
+ * cannot be looked up.  An observed-data's facts probe the tables; the
+ * indicators they name are confirmed by kasa_pattern_match.  Windows for
+ * patterns over several observations live here too.  What an observation
+ * is made of (EVE, Zeek, STIX) is src/sensor/'s business.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+
+#include "core/core.h"
+#include "kasa/engine.h"
+#include "pattern/pattern.h"
+
+/* -- tables: 64-bit key -> chain of postings --------------------------------
+ */
+
+typedef struct posting {
+    uint32_t ind;
+    uint32_t next; /* index + 1; 0 ends the chain */
+} posting;
+
+typedef struct table {
+    uint64_t *keys;
+    uint32_t *heads; /* index + 1 of the first posting; 0: empty slot */
+    size_t cap;      /* a power of two, or 0 */
+    size_t n;
+} table;
+
+static size_t slot_of(const table *t, uint64_t key)
+{
+    size_t mask = t->cap - 1, s = (size_t)(key ^ (key >> 29)) & mask;
+
+    while (t->heads[s] && t->keys[s] != key)
+        s = (s + 1) & mask;
+    return s;
+}
+
+static uint32_t table_get(const table *t, uint64_t key)
+{
+    return t->cap ? t->heads[slot_of(t, key)] : 0;
+}
+
+static kasa_err table_grow(table *t)
+{
+    table n;
+    size_t i;
+
+    n.cap = t->cap ? t->cap * 2 : 64;
+    n.n = t->n;
+    n.keys = malloc(n.cap * sizeof(*n.keys));
+    n.heads = calloc(n.cap, sizeof(*n.heads));
+    if (!n.keys || !n.heads) {
+        free(n.keys);
+        free(n.heads);
+        return KASA_ENOMEM;
+    }
+    for (i = 0; i < t->cap; i++) {
+        if (t->heads[i]) {
+            size_t s = slot_of(&n, t->keys[i]);
+            n.keys[s] = t->keys[i];
+            n.heads[s] = t->heads[i];
+        }
+    }
+    free(t->keys);
+    free(t->heads);
+    *t = n;
+    return KASA_OK;
+}
+
+/* The slot for `key`, made if need be (*head is then 0). */
+static kasa_err table_slot(table *t, uint64_t key, uint32_t **head)
+{
+    size_t s;
+
+    if ((t->n + 1) * 4 > t->cap * 3) {
+        kasa_err err = table_grow(t);
+        if (err != KASA_OK)
+            return err;
+    }
+    s = slot_of(t, key);
+    if (!t->heads[s]) {
+        t->keys[s] = key;
+        t->n++;
+    }
+    *head = &t->heads[s];
+    return KASA_OK;
+}
+
+static void table_fini(table *t)
+{
+    free(t->keys);
+    free(t->heads);
+    memset(t, 0, sizeof(*t));
+}
+
+/* -- indicators -------------------------------------------------------------
+ */
+
+typedef struct ind {
+    kasa_indicator pub; /* its strings live in `strings` */
+    char *strings;
+    kasa_pattern *p;
+    kasa_pattern **leaves; /* windowed: each observation expression alone */
+    size_t nleaves;
+    int64_t within_us;
+    kasa_observed **win; /* windowed: the window, oldest first */
+    size_t nwin;
+    uint32_t epoch;   /* the last observation it was a candidate for */
+    uint32_t next_id; /* index + 1 of the next indicator in its id chain */
+    uint32_t nanchors;
+    bool alive;
+    bool single;
+    bool fallback;
+} ind;
+
+/* A network path: which prefix lengths its networks have. */
+typedef struct netpath {
+    uint64_t v4;    /* bit p: some network of prefix p (0..32) */
+    uint64_t v6[3]; /* bit p of 129 */
+} netpath;
+
+struct kasa_engine {
+    kasa_engine_limits lim;
+    ind *inds;
+    size_t ninds, capinds, nalive;
+    posting *post;
+    size_t npost, cappost, deadpost;
+    table eq, net, types, netpaths, ids;
+    netpath *netp;
+    size_t nnetp, capnetp;
+    uint32_t epoch;
+    kasa_engine_stats st;
+};
+
+kasa_engine *kasa_engine_new(const kasa_engine_limits *limits)
+{
+    kasa_engine *e = calloc(1, sizeof(*e));
+
+    if (!e)
+        return NULL;
+    if (limits)
+        e->lim = *limits;
+    if (!e->lim.window_events)
+        e->lim.window_events = 64;
+    if (!e->lim.horizon_us)
+        e->lim.horizon_us = (int64_t)3600 * 1000000;
+    if (!e->lim.lateness_us)
+        e->lim.lateness_us = (int64_t)300 * 1000000;
+    if (!e->lim.max_facts)
+        e->lim.max_facts = 4096;
+    return e;
+}
+
+static void window_clear(ind *d)
+{
+    size_t i;
+
+    for (i = 0; i < d->nwin; i++)
+        kasa_observed_free(d->win[i]);
+    d->nwin = 0;
+}
+
+static void ind_fini(ind *d)
+{
+    size_t i;
+
+    window_clear(d);
+    free(d->win);
+    for (i = 0; i < d->nleaves; i++)
+        kasa_pattern_free(d->leaves[i]);
+    free(d->leaves);
+    kasa_pattern_free(d->p);
+    free(d->strings);
+    memset(d, 0, sizeof(*d));
+}
+
+void kasa_engine_free(kasa_engine *e)
+{
+    size_t i;
+
+    if (!e)
+        return;
+    for (i = 0; i < e->ninds; i++)
+        ind_fini(&e->inds[i]);
+    free(e->inds);
+    free(e->post);
+    table_fini(&e->eq);
+    table_fini(&e->net);
+    table_fini(&e->types);
+    table_fini(&e->netpaths);
+    table_fini(&e->ids);
+    free(e->netp);
+    free(e);
+}
+
+static uint64_t id_hash(const char *id)
+{
+    return XXH3_64bits(id, strlen(id));
+}
+
+/* The index of the live indicator with this id, or -1. */
+static long find_id(const kasa_engine *e, const char *id)
+{
+    uint32_t k = table_get(&e->ids, id_hash(id));
+
+    while (k) {
+        const ind *d = &e->inds[k - 1];
+        if (d->alive && strcmp(d->pub.id, id) == 0)
+            return (long)(k - 1);
+        k = d->next_id;
+    }
+    return -1;
+}
+
+static kasa_err post_add(kasa_engine *e, uint32_t *head, uint32_t which)
+{
+    if (e->npost == e->cappost) {
+        size_t ncap = e->cappost ? e->cappost * 2 : 256;
+        posting *n = realloc(e->post, ncap * sizeof(*n));
+        if (!n)
+            return KASA_ENOMEM;
+        e->post = n;
+        e->cappost = ncap;
+    }
+    e->post[e->npost].ind = which;
+    e->post[e->npost].next = *head;
+    *head = (uint32_t)++e->npost;
+    return KASA_OK;
+}
+
+static uint64_t net_key(uint64_t where, bool v6, unsigned prefix,
+                        const uint8_t *addr)
+{
+    uint8_t b[18];
+
+    b[0] = v6;
+    b[1] = (uint8_t)prefix;
+    memcpy(b + 2, addr, v6 ? 16 : 4);
+    return XXH3_64bits_withSeed(b, v6 ? 18 : 6, where);
+}
+
+typedef struct adder {
+    kasa_engine *e;
+    uint32_t which;
+    uint32_t n;
+    bool fallback;
+} adder;
+
+static kasa_err add_anchor(void *ctx, const kasa__anchor *a)
+{
+    adder *ad = ctx;
+    kasa_engine *e = ad->e;
+    uint32_t *head;
+    kasa_err err;
+
+    ad->n++;
+    switch (a->kind) {
+    case KASA__ANCHOR_EQ: err = table_slot(&e->eq, a->key, &head); break;
+    case KASA__ANCHOR_TYPE:
+        ad->fallback = true;
+        err = table_slot(&e->types, a->where, &head);
+        break;
+    case KASA__ANCHOR_NET: {
+        uint32_t *np;
+        netpath *p;
+        err = table_slot(&e->netpaths, a->where, &np);
+        if (err != KASA_OK)
+            return err;
+        if (!*np) {
+            if (e->nnetp == e->capnetp) {
+                size_t ncap = e->capnetp ? e->capnetp * 2 : 16;
+                netpath *n = realloc(e->netp, ncap * sizeof(*n));
+                if (!n)
+                    return KASA_ENOMEM;
+                e->netp = n;
+                e->capnetp = ncap;
+            }
+            memset(&e->netp[e->nnetp], 0, sizeof(netpath));
+            *np = (uint32_t)++e->nnetp;
+        }
+        p = &e->netp[*np - 1];
+        if (a->v6)
+            p->v6[a->prefix / 64] |= (uint64_t)1 << (a->prefix % 64);
+        else
+            p->v4 |= (uint64_t)1 << a->prefix;
+        err = table_slot(&e->net, net_key(a->where, a->v6, a->prefix, a->addr),
+                         &head);
+        break;
+    }
+    default: return KASA_EINVAL;
+    }
+    if (err != KASA_OK)
+        return err;
+    return post_add(e, head, ad->which);
+}
+
+/* Put indicator `which` (already in e->inds) into the tables. */
+static kasa_err index_one(kasa_engine *e, uint32_t which)
+{
+    ind *d = &e->inds[which];
+    adder ad = {e, which, 0, false};
+    uint32_t *head;
+    kasa_err err;
+
+    err = kasa__pattern_anchors(d->p, add_anchor, &ad);
+    if (err != KASA_OK)
+        return err;
+    d->nanchors = ad.n;
+    d->fallback = ad.fallback;
+    err = table_slot(&e->ids, id_hash(d->pub.id), &head);
+    if (err != KASA_OK)
+        return err;
+    d->next_id = *head;
+    *head = which + 1;
+    return KASA_OK;
+}
+
+/* Rebuild the tables from the live indicators, dropping the dead. */
+static kasa_err compact(kasa_engine *e)
+{
+    size_t i, k = 0;
+    kasa_err err = KASA_OK;
+
+    for (i = 0; i < e->ninds; i++) {
+        if (e->inds[i].alive)
+            e->inds[k++] = e->inds[i];
+        else
+            ind_fini(&e->inds[i]);
+    }
+    e->ninds = k;
+    e->npost = e->deadpost = 0;
+    e->nnetp = 0;
+    table_fini(&e->eq);
+    table_fini(&e->net);
+    table_fini(&e->types);
+    table_fini(&e->netpaths);
+    table_fini(&e->ids);
+    for (i = 0; i < e->ninds && err == KASA_OK; i++)
+        err = index_one(e, (uint32_t)i);
+    return err;
+}
+
+static void unlink_ind(kasa_engine *e, size_t which)
+{
+    ind *d = &e->inds[which];
+
+    d->alive = false;
+    window_clear(d);
+    e->deadpost += d->nanchors;
+    e->nalive--;
+    e->st.indicators--;
+    if (!d->single)
+        e->st.windowed--;
+    if (d->fallback)
+        e->st.fallbacks--;
+}
+
+kasa_err kasa_engine_remove(kasa_engine *e, const char *id)
+{
+    long which = find_id(e, id);
+
+    if (which < 0)
+        return KASA_ENOTFOUND;
+    unlink_ind(e, (size_t)which);
+    if (e->deadpost > 4096 && e->deadpost > e->npost / 2)
+        return compact(e);
+    return KASA_OK;
+}
+
+size_t kasa_engine_count(const kasa_engine *e)
+{
+    return e->nalive;
+}
+
+static char *copy_strings(const kasa_indicator *in, kasa_indicator *out)
+{
+    const char *src[5] = {in->id, in->name, in->created_by, in->tlp,
+                          in->modified};
+    size_t len[5], total = in->pattern_len + 1, i;
+    const char **dst[5] = {&out->id, &out->name, &out->created_by, &out->tlp,
+                           &out->modified};
+    char *buf, *w;
+
+    for (i = 0; i < 5; i++) {
+        len[i] = src[i] ? strlen(src[i]) : 0;
+        total += src[i] ? len[i] + 1 : 0;
+    }
+    buf = malloc(total);
+    if (!buf)
+        return NULL;
+    w = buf;
+    memcpy(w, in->pattern, in->pattern_len);
+    w[in->pattern_len] = '\0';
+    out->pattern = w;
+    w += in->pattern_len + 1;
+    for (i = 0; i < 5; i++) {
+        *dst[i] = NULL;
+        if (!src[i])
+            continue;
+        memcpy(w, src[i], len[i] + 1);
+        *dst[i] = w;
+        w += len[i] + 1;
+    }
+    return buf;
+}
+
+kasa_err kasa_engine_put(kasa_engine *e, const kasa_indicator *in,
+                         kasa_diag *diag)
+{
+    ind d;
+    const char *why;
+    long old;
+    size_t l;
+    kasa_err err;
+
+    if (!in || !in->id || !in->pattern)
+        return kasa__diag_at(diag, KASA_EINVAL, NULL, 0, 0, 0,
+                             "kasa_engine_put: an indicator needs an id "
+                             "and a pattern");
+    memset(&d, 0, sizeof(d));
+    err = kasa_pattern_parse(in->pattern, in->pattern_len, in->version, &d.p,
+                             diag);
+    if (err != KASA_OK)
+        return err;
+    why = kasa__pattern_eval_error(d.p);
+    if (why) {
+        kasa_pattern_free(d.p);
+        return kasa__diag_at(diag, KASA_EEVAL, NULL, 0, 0, 0,
+                             "%s: the pattern can never match: %s", in->id,
+                             why);
+    }
+    d.pub = *in;
+    d.strings = copy_strings(in, &d.pub);
+    d.single = kasa__pattern_single(d.p);
+    d.within_us = kasa__pattern_within_us(d.p);
+    d.alive = true;
+    if (!d.strings)
+        goto nomem;
+    if (!d.single) {
+        d.nleaves = kasa_pattern_observation_count(d.p);
+        d.leaves = calloc(d.nleaves, sizeof(*d.leaves));
+        d.win = calloc(e->lim.window_events, sizeof(*d.win));
+        if (!d.leaves || !d.win)
+            goto nomem;
+        for (l = 0; l < d.nleaves; l++) {
+            const char *text;
+            size_t len;
+            kasa__pattern_leaf_text(d.p, l, &text, &len);
+            err =
+                kasa_pattern_parse(text, len, in->version, &d.leaves[l], diag);
+            if (err != KASA_OK) {
+                ind_fini(&d);
+                return err;
+            }
+        }
+    }
+    if (e->ninds == e->capinds) {
+        size_t ncap = e->capinds ? e->capinds * 2 : 64;
+        ind *n;
+        if (ncap > UINT32_MAX - 1)
+            goto nomem;
+        n = realloc(e->inds, ncap * sizeof(*n));
+        if (!n)
+            goto nomem;
+        e->inds = n;
+        e->capinds = ncap;
+    }
+    old = find_id(e, in->id);
+    if (old >= 0)
+        unlink_ind(e, (size_t)old);
+    e->inds[e->ninds] = d;
+    err = index_one(e, (uint32_t)e->ninds);
+    e->ninds++;
+    e->nalive++;
+    e->st.indicators++;
+    if (!d.single)
+        e->st.windowed++;
+    if (e->inds[e->ninds - 1].fallback)
+        e->st.fallbacks++;
+    if (err != KASA_OK) {
+        /* the tables may hold part of it: take it out again */
+        unlink_ind(e, e->ninds - 1);
+        return kasa__diag_at(diag, err, NULL, 0, 0, 0, "out of memory");
+    }
+    if (e->deadpost > 4096 && e->deadpost > e->npost / 2)
+        return compact(e);
+    return KASA_OK;
+
+nomem:
+    ind_fini(&d);
+    return kasa__diag_at(diag, KASA_ENOMEM, NULL, 0, 0, 0, "out of memory");
+}
+
+/* -- observing --------------------------------------------------------------
+ */
+
+typedef struct hit {
+    uint32_t ind;
+    const char *path;
+    const char *value;
+} hit;
+
+typedef struct event {
+    kasa_engine *e;
+    uint32_t *cands;
+    size_t ncands, capcands;
+    hit *hits;
+    size_t nhits, caphits;
+    kasa__arena arena;
+    kasa_err err;
+} event;
+
+static kasa_err candidate(event *v, uint32_t which)
+{
+    ind *d = &v->e->inds[which];
+
+    if (!d->alive || d->epoch == v->e->epoch)
+        return KASA_OK;
+    d->epoch = v->e->epoch;
+    if (v->ncands == v->capcands) {
+        size_t ncap = v->capcands ? v->capcands * 2 : 32;
+        uint32_t *n = realloc(v->cands, ncap * sizeof(*n));
+        if (!n)
+            return KASA_ENOMEM;
+        v->cands = n;
+        v->capcands = ncap;
+    }
+    v->cands[v->ncands++] = which;
+    return KASA_OK;
+}
+
+/* A readable path, "type:step.step[*].step", from the separator form. */
+static char *show_path(kasa__arena *a, const char *p, size_t n)
+{
+    char *s = kasa__arena_alloc(a, n + 1);
+    bool first = true;
+    size_t i, k = 0;
+
+    if (!s)
+        return NULL;
+    for (i = 0; i < n; i++) {
+        if (p[i] != KASA__PATH_SEP) {
+            s[k++] = p[i];
+        } else if (first) {
+            s[k++] = ':';
+            first = false;
+        } else if (!(n - i > 3 && memcmp(p + i + 1, "[*]", 3) == 0)) {
+            s[k++] = '.';
+        }
+    }
+    s[k] = '\0';
+    return s;
+}
+
+static kasa_err found(event *v, uint32_t post, const kasa__fact *f)
+{
+    kasa_engine *e = v->e;
+    kasa_err err;
+
+    for (; post; post = e->post[post - 1].next) {
+        uint32_t which = e->post[post - 1].ind;
+        if (!e->inds[which].alive)
+            continue;
+        err = candidate(v, which);
+        if (err != KASA_OK)
+            return err;
+        if (!f || v->nhits >= 4096)
+            continue;
+        if (v->nhits == v->caphits) {
+            size_t ncap = v->caphits ? v->caphits * 2 : 16;
+            hit *n = realloc(v->hits, ncap * sizeof(*n));
+            if (!n)
+                return KASA_ENOMEM;
+            v->hits = n;
+            v->caphits = ncap;
+        }
+        v->hits[v->nhits].ind = which;
+        v->hits[v->nhits].path = show_path(&v->arena, f->path, f->pathlen);
+        v->hits[v->nhits].value =
+            kasa__arena_strndup(&v->arena, f->value, f->valuelen);
+        if (!v->hits[v->nhits].path || !v->hits[v->nhits].value)
+            return KASA_ENOMEM;
+        v->nhits++;
+    }
+    return KASA_OK;
+}
+
+static kasa_err probe_nets(event *v, const netpath *np, const kasa__fact *f)
+{
+    kasa_engine *e = v->e;
+    uint8_t ip[16];
+    unsigned p, max;
+    bool v6;
+    kasa_err err;
+
+    if (!kasa__ip_read(f->value, f->valuelen, &v6, &max, ip))
+        return KASA_OK;
+    for (p = 0; p <= max; p++) {
+        uint8_t masked[16];
+        unsigned bits = p, k;
+        bool present =
+            v6 ? (np->v6[p / 64] >> (p % 64)) & 1 : (np->v4 >> p) & 1;
+        if (!present)
+            continue;
+        memset(masked, 0, sizeof(masked));
+        for (k = 0; k < (v6 ? 16u : 4u) && bits; k++) {
+            masked[k] =
+                bits >= 8 ? ip[k] : (uint8_t)(ip[k] & (0xFF00u >> bits));
+            bits = bits >= 8 ? bits - 8 : 0;
+        }
+        err = found(v, table_get(&e->net, net_key(f->where, v6, p, masked)), f);
+        if (err != KASA_OK)
+            return err;
+    }
+    return KASA_OK;
+}
+
+static kasa_err on_fact(void *ctx, const kasa__fact *f)
+{
+    event *v = ctx;
+    kasa_engine *e = v->e;
+    uint32_t np;
+    kasa_err err;
+
+    if (!f->value)
+        return found(v, table_get(&e->types, f->where), NULL);
+    err = found(
+        v, table_get(&e->eq, kasa__key(f->where, f->value, f->valuelen)), f);
+    if (err != KASA_OK || !e->nnetp)
+        return err;
+    np = table_get(&e->netpaths, f->where);
+    return np ? probe_nets(v, &e->netp[np - 1], f) : KASA_OK;
+}
+
+static kasa_err warn(event *v, uint32_t which, const kasa_observed *od,
+                     kasa_match_fn fn, void *ctx)
+{
+    kasa_match_field fields[16];
+    kasa_match m;
+    size_t i;
+
+    m.indicator = &v->e->inds[which].pub;
+    m.fields = fields;
+    m.nfields = 0;
+    m.observed = od;
+    for (i = 0; i < v->nhits && m.nfields < 16; i++) {
+        if (v->hits[i].ind != which)
+            continue;
+        fields[m.nfields].path = v->hits[i].path;
+        fields[m.nfields].value = v->hits[i].value;
+        m.nfields++;
+    }
+    v->e->st.matches++;
+    return fn(ctx, &m);
+}
+
+/* Evaluate; a failure of the pattern on this data is counted, not fatal. */
+static int evaluate(kasa_engine *e, const kasa_pattern *p,
+                    const kasa_observed *od, kasa_err *fatal)
+{
+    int matched = 0;
+    kasa_err err = kasa_pattern_match(p, od, &matched, NULL, NULL);
+
+    if (err == KASA_ENOMEM) {
+        *fatal = err;
+        return 0;
+    }
+    if (err != KASA_OK) {
+        e->st.eval_errors++;
+        return 0;
+    }
+    return matched;
+}
+
+static kasa_err window_step(event *v, uint32_t which, const kasa_observed *one,
+                            kasa_match_fn fn, void *ctx)
+{
+    kasa_engine *e = v->e;
+    ind *d = &e->inds[which];
+    kasa_observed *copy, *all;
+    int64_t t, newest, horizon;
+    size_t l, k, keep;
+    bool relevant = false;
+    kasa_err err = KASA_OK;
+
+    for (l = 0; l < d->nleaves && !relevant && err == KASA_OK; l++)
+        relevant = evaluate(e, d->leaves[l], one, &err);
+    if (err != KASA_OK || !relevant)
+        return err;
+    err = kasa__observed_pick(one, 0, &copy);
+    if (err != KASA_OK)
+        return err;
+    if (d->nwin == e->lim.window_events) {
+        kasa_observed_free(d->win[0]);
+        memmove(d->win, d->win + 1, (d->nwin - 1) * sizeof(*d->win));
+        d->nwin--;
+        e->st.evictions++;
+    }
+    d->win[d->nwin++] = copy;
+    /* drop what the window's age leaves behind */
+    newest = INT64_MIN;
+    for (k = 0; k < d->nwin; k++) {
+        t = kasa__observed_first_us(d->win[k], 0);
+        if (t > newest)
+            newest = t;
+    }
+    horizon = e->lim.horizon_us;
+    if (d->within_us)
+        horizon = d->within_us > INT64_MAX - e->lim.lateness_us
+                      ? INT64_MAX
+                      : d->within_us + e->lim.lateness_us;
+    for (k = keep = 0; k < d->nwin; k++) {
+        t = kasa__observed_first_us(d->win[k], 0);
+        if (newest > INT64_MIN + horizon && t < newest - horizon) {
+            kasa_observed_free(d->win[k]);
+            continue;
+        }
+        d->win[keep++] = d->win[k];
+    }
+    d->nwin = keep;
+    err = kasa__observed_join(d->win, d->nwin, &all);
+    if (err != KASA_OK)
+        return err;
+    if (evaluate(e, d->p, all, &err) && err == KASA_OK) {
+        err = warn(v, which, all, fn, ctx);
+        window_clear(d);
+    }
+    kasa_observed_free(all);
+    return err;
+}
+
+kasa_err kasa_engine_observe(kasa_engine *e, const kasa_observed *od, size_t i,
+                             kasa_match_fn fn, void *ctx, kasa_diag *diag)
+{
+    event v;
+    kasa_observed *picked = NULL;
+    const kasa_observed *one = od;
+    size_t c;
+    kasa_err err;
+
+    if (i >= kasa_observed_count(od))
+        return kasa__diag_at(diag, KASA_EINVAL, NULL, 0, 0, 0,
+                             "kasa_engine_observe: no observed-data #%zu", i);
+    memset(&v, 0, sizeof(v));
+    v.e = e;
+    kasa__arena_init(&v.arena, NULL, 0);
+    e->st.observed++;
+    if (++e->epoch == 0) {
+        /* the epoch wrapped: no indicator may think it was seen now */
+        for (c = 0; c < e->ninds; c++)
+            e->inds[c].epoch = 0;
+        e->epoch = 1;
+    }
+    err = kasa__observed_facts(od, i, e->lim.max_facts, on_fact, &v);
+    if (err == KASA_ELIMIT) {
+        e->st.refused++;
+        err = kasa__diag_at(diag, KASA_ELIMIT, NULL, 0, 0, 0,
+                            "observed-data %s offers more than %zu property "
+                            "values; it was not matched",
+                            kasa_observed_id(od, i) ? kasa_observed_id(od, i)
+                                                    : "(no id)",
+                            e->lim.max_facts);
+        goto out;
+    }
+    if (err != KASA_OK)
+        goto out;
+    if (v.ncands && (kasa_observed_count(od) != 1 || i != 0)) {
+        err = kasa__observed_pick(od, i, &picked);
+        if (err != KASA_OK)
+            goto out;
+        one = picked;
+    }
+    for (c = 0; c < v.ncands && err == KASA_OK; c++) {
+        uint32_t which = v.cands[c];
+        ind *d = &e->inds[which];
+        e->st.candidates++;
+        if (!d->single) {
+            err = window_step(&v, which, one, fn, ctx);
+            continue;
+        }
+        if (evaluate(e, d->p, one, &err) && err == KASA_OK)
+            err = warn(&v, which, one, fn, ctx);
+    }
+out:
+    if (err == KASA_ENOMEM)
+        kasa__diag_at(diag, err, NULL, 0, 0, 0, "out of memory");
+    kasa_observed_free(picked);
+    free(v.cands);
+    free(v.hits);
+    kasa__arena_fini(&v.arena);
+    return err;
+}
+
+void kasa_engine_stats_get(const kasa_engine *e, kasa_engine_stats *s)
+{
+    *s = e->st;
+    s->keys = e->npost - e->deadpost;
+    s->memory =
+        (e->eq.cap + e->net.cap + e->types.cap + e->netpaths.cap + e->ids.cap) *
+            (sizeof(uint64_t) + sizeof(uint32_t)) +
+        e->cappost * sizeof(posting) + e->capinds * sizeof(ind) +
+        e->capnetp * sizeof(netpath);
+}
