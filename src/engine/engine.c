@@ -14,8 +14,7 @@
 #include <xxhash.h>
 
 #include "core/core.h"
-#include "kasa/engine.h"
-#include "pattern/pattern.h"
+#include "engine/engine.h"
 
 /* -- tables: 64-bit key -> chain of postings --------------------------------
  */
@@ -136,6 +135,11 @@ struct kasa_engine {
     size_t nnetp, capnetp;
     uint32_t epoch;
     kasa_engine_stats st;
+    /* an observation's scratch, kept from one to the next */
+    uint32_t *cands;
+    size_t capcands;
+    struct hit *hits;
+    size_t caphits;
 };
 
 kasa_engine *kasa_engine_new(const kasa_engine_limits *limits)
@@ -196,6 +200,8 @@ void kasa_engine_free(kasa_engine *e)
     table_fini(&e->netpaths);
     table_fini(&e->ids);
     free(e->netp);
+    free(e->cands);
+    free(e->hits);
     free(e);
 }
 
@@ -500,11 +506,12 @@ nomem:
 /* -- observing --------------------------------------------------------------
  */
 
-typedef struct hit {
+struct hit {
     uint32_t ind;
     const char *path;
     const char *value;
-} hit;
+};
+typedef struct hit hit;
 
 typedef struct event {
     kasa_engine *e;
@@ -735,21 +742,18 @@ static kasa_err window_step(event *v, uint32_t which, const kasa_observed *one,
     return err;
 }
 
-kasa_err kasa_engine_observe(kasa_engine *e, const kasa_observed *od, size_t i,
-                             kasa_match_fn fn, void *ctx, kasa_diag *diag)
+/* Start an observation: a new epoch, empty candidate and hit lists. */
+static void event_begin(kasa_engine *e, event *v)
 {
-    event v;
-    kasa_observed *picked = NULL;
-    const kasa_observed *one = od;
     size_t c;
-    kasa_err err;
 
-    if (i >= kasa_observed_count(od))
-        return kasa__diag_at(diag, KASA_EINVAL, NULL, 0, 0, 0,
-                             "kasa_engine_observe: no observed-data #%zu", i);
-    memset(&v, 0, sizeof(v));
-    v.e = e;
-    kasa__arena_init(&v.arena, NULL, 0);
+    memset(v, 0, sizeof(*v));
+    v->e = e;
+    v->cands = e->cands;
+    v->capcands = e->capcands;
+    v->hits = e->hits;
+    v->caphits = e->caphits;
+    kasa__arena_init(&v->arena, NULL, 0);
     e->st.observed++;
     if (++e->epoch == 0) {
         /* the epoch wrapped: no indicator may think it was seen now */
@@ -757,44 +761,103 @@ kasa_err kasa_engine_observe(kasa_engine *e, const kasa_observed *od, size_t i,
             e->inds[c].epoch = 0;
         e->epoch = 1;
     }
-    err = kasa__observed_facts(od, i, e->lim.max_facts, on_fact, &v);
-    if (err == KASA_ELIMIT) {
-        e->st.refused++;
-        err = kasa__diag_at(diag, KASA_ELIMIT, NULL, 0, 0, 0,
-                            "observed-data %s offers more than %zu property "
-                            "values; it was not matched",
-                            kasa_observed_id(od, i) ? kasa_observed_id(od, i)
-                                                    : "(no id)",
-                            e->lim.max_facts);
-        goto out;
-    }
-    if (err != KASA_OK)
-        goto out;
-    if (v.ncands && (kasa_observed_count(od) != 1 || i != 0)) {
-        err = kasa__observed_pick(od, i, &picked);
-        if (err != KASA_OK)
-            goto out;
-        one = picked;
-    }
-    for (c = 0; c < v.ncands && err == KASA_OK; c++) {
-        uint32_t which = v.cands[c];
+}
+
+/* Keep the lists' memory for the next observation. */
+static kasa_err event_end(event *v, kasa_err err, kasa_diag *diag)
+{
+    v->e->cands = v->cands;
+    v->e->capcands = v->capcands;
+    v->e->hits = v->hits;
+    v->e->caphits = v->caphits;
+    kasa__arena_fini(&v->arena);
+    if (err == KASA_ENOMEM)
+        kasa__diag_at(diag, err, NULL, 0, 0, 0, "out of memory");
+    return err;
+}
+
+static kasa_err too_many_facts(kasa_engine *e, const char *what,
+                               kasa_diag *diag)
+{
+    e->st.refused++;
+    return kasa__diag_at(diag, KASA_ELIMIT, NULL, 0, 0, 0,
+                         "%s offers more than %zu property values; it was "
+                         "not matched",
+                         what, e->lim.max_facts);
+}
+
+/* Confirm every candidate on `one`, a set of one observed-data. */
+static kasa_err confirm(event *v, const kasa_observed *one, kasa_match_fn fn,
+                        void *ctx)
+{
+    kasa_engine *e = v->e;
+    kasa_err err = KASA_OK;
+    size_t c;
+
+    for (c = 0; c < v->ncands && err == KASA_OK; c++) {
+        uint32_t which = v->cands[c];
         ind *d = &e->inds[which];
         e->st.candidates++;
         if (!d->single) {
-            err = window_step(&v, which, one, fn, ctx);
+            err = window_step(v, which, one, fn, ctx);
             continue;
         }
         if (evaluate(e, d->p, one, &err) && err == KASA_OK)
-            err = warn(&v, which, one, fn, ctx);
+            err = warn(v, which, one, fn, ctx);
     }
-out:
-    if (err == KASA_ENOMEM)
-        kasa__diag_at(diag, err, NULL, 0, 0, 0, "out of memory");
-    kasa_observed_free(picked);
-    free(v.cands);
-    free(v.hits);
-    kasa__arena_fini(&v.arena);
     return err;
+}
+
+kasa_err kasa_engine_observe(kasa_engine *e, const kasa_observed *od, size_t i,
+                             kasa_match_fn fn, void *ctx, kasa_diag *diag)
+{
+    event v;
+    kasa_observed *picked = NULL;
+    const kasa_observed *one = od;
+    kasa_err err;
+
+    if (i >= kasa_observed_count(od))
+        return kasa__diag_at(diag, KASA_EINVAL, NULL, 0, 0, 0,
+                             "kasa_engine_observe: no observed-data #%zu", i);
+    event_begin(e, &v);
+    err = kasa__observed_facts(od, i, e->lim.max_facts, on_fact, &v);
+    if (err == KASA_ELIMIT) {
+        char what[160];
+        snprintf(what, sizeof(what), "observed-data %s",
+                 kasa_observed_id(od, i) ? kasa_observed_id(od, i) : "(no id)");
+        err = too_many_facts(e, what, diag);
+    }
+    if (err == KASA_OK && v.ncands &&
+        (kasa_observed_count(od) != 1 || i != 0)) {
+        err = kasa__observed_pick(od, i, &picked);
+        one = picked;
+    }
+    if (err == KASA_OK)
+        err = confirm(&v, one, fn, ctx);
+    kasa_observed_free(picked);
+    return event_end(&v, err, diag);
+}
+
+kasa_err kasa__engine_observe_obs(kasa_engine *e, const kasa__obs *o,
+                                  kasa_match_fn fn, void *ctx, kasa_diag *diag)
+{
+    event v;
+    kasa_observed *one = NULL;
+    kasa_err err;
+
+    event_begin(e, &v);
+    err = kasa__obs_facts(o, e->lim.max_facts, on_fact, &v);
+    if (err == KASA_ELIMIT)
+        err = too_many_facts(e, "the observation", diag);
+    if (err == KASA_OK && v.ncands) {
+        json_t *sdo = kasa__obs_to_json(o);
+        err = sdo ? kasa__observed_from_sdo(sdo, KASA_STIX_2_1, &one, diag)
+                  : KASA_ENOMEM;
+        if (err == KASA_OK)
+            err = confirm(&v, one, fn, ctx);
+    }
+    kasa_observed_free(one);
+    return event_end(&v, err, diag);
 }
 
 void kasa_engine_stats_get(const kasa_engine *e, kasa_engine_stats *s)

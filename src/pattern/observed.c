@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pattern/pattern.h"
 #include "pattern/pattern_int.h"
 
 typedef struct reader {
@@ -266,6 +267,32 @@ kasa_err kasa_observed_parse(const char *json, size_t len,
     if (err != KASA_OK) {
         if (err == KASA_ENOMEM)
             kasa__diag_at(diag, err, NULL, 0, 0, 0, "out of memory");
+        kasa_observed_free(od);
+        return err;
+    }
+    *out = od;
+    return KASA_OK;
+}
+
+kasa_err kasa__observed_from_sdo(json_t *sdo, kasa_stix_version version,
+                                 kasa_observed **out, kasa_diag *diag)
+{
+    kasa_observed *od = calloc(1, sizeof(*od));
+    reader r;
+    kasa_err err;
+
+    *out = NULL;
+    if (!od) {
+        json_decref(sdo);
+        return kasa__diag_at(diag, KASA_ENOMEM, NULL, 0, 0, 0, "out of memory");
+    }
+    od->version = version;
+    od->root = sdo;
+    memset(&r, 0, sizeof(r));
+    r.od = od;
+    r.diag = diag;
+    err = add_observed(&r, sdo, NULL);
+    if (err != KASA_OK) {
         kasa_observed_free(od);
         return err;
     }

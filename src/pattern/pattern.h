@@ -140,6 +140,11 @@ kasa_err kasa__observed_facts(const kasa_observed *od, size_t i, size_t max,
 kasa_err kasa__observed_pick(const kasa_observed *od, size_t i,
                              kasa_observed **out);
 
+/* A set holding one observed-data object (it takes the reference to
+ * `sdo`); errors as kasa_observed_parse's. */
+kasa_err kasa__observed_from_sdo(json_t *sdo, kasa_stix_version version,
+                                 kasa_observed **out, kasa_diag *diag);
+
 /* A set holding every observed-data of parts[0..n), in that order. */
 kasa_err kasa__observed_join(kasa_observed *const *parts, size_t n,
                              kasa_observed **out);

@@ -1,0 +1,321 @@
+/*
+ * obs.c - an observation built field by field (engine/engine.h): the
+ * objects and properties a decoder found in one line of telemetry, read
+ * by the index as facts without any JSON, and written as observed-data
+ * JSON only when the pattern engine has to confirm a candidate.  The two
+ * readings must agree; tests/unit/engine/test_obs.c holds them to it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "engine/engine.h"
+
+void kasa__obs_reset(kasa__obs *o, int64_t first_us, int64_t last_us)
+{
+    o->first_us = first_us;
+    o->last_us = last_us;
+    o->nobjs = 0;
+    o->nprops = 0;
+    o->full = false;
+}
+
+int kasa__obs_object(kasa__obs *o, const char *type)
+{
+    if (o->nobjs == KASA__OBS_MAX_OBJECTS) {
+        o->full = true;
+        return -1;
+    }
+    o->objs[o->nobjs] = type;
+    return (int)o->nobjs++;
+}
+
+static kasa__prop *prop_new(kasa__obs *o, int obj, const char *key,
+                            kasa__prop_kind kind)
+{
+    kasa__prop *p;
+
+    if (obj < 0 || (size_t)obj >= o->nobjs)
+        return NULL;
+    if (o->nprops == KASA__OBS_MAX_PROPS) {
+        o->full = true;
+        return NULL;
+    }
+    p = &o->props[o->nprops++];
+    memset(p, 0, sizeof(*p));
+    p->obj = (uint8_t)obj;
+    p->kind = (uint8_t)kind;
+    p->key = key;
+    return p;
+}
+
+void kasa__obs_str(kasa__obs *o, int obj, const char *key, const char *val,
+                   size_t len, bool list)
+{
+    kasa__prop *p;
+
+    if (len > UINT32_MAX)
+        return;
+    p = prop_new(o, obj, key, KASA__PROP_STR);
+    if (!p)
+        return;
+    p->val = val;
+    p->len = (uint32_t)len;
+    p->list = list;
+}
+
+void kasa__obs_int(kasa__obs *o, int obj, const char *key, const char *digits,
+                   size_t len)
+{
+    kasa__prop *p;
+    size_t i = len && digits[0] == '-' ? 1 : 0;
+
+    /* only what JSON and strtoll agree on is an integer */
+    if (len == i || len - i > 18)
+        return;
+    for (; i < len; i++)
+        if (digits[i] < '0' || digits[i] > '9')
+            return;
+    p = prop_new(o, obj, key, KASA__PROP_INT);
+    if (!p)
+        return;
+    p->val = digits;
+    p->len = (uint32_t)len;
+}
+
+void kasa__obs_ref(kasa__obs *o, int obj, const char *key, int target,
+                   bool list)
+{
+    kasa__prop *p;
+
+    if (target < 0 || (size_t)target >= o->nobjs)
+        return;
+    p = prop_new(o, obj, key, KASA__PROP_REF);
+    if (!p)
+        return;
+    p->target = (uint8_t)target;
+    p->list = list;
+}
+
+/* -- facts ------------------------------------------------------------------
+ */
+
+typedef struct walker {
+    const kasa__obs *o;
+    kasa__path path;
+    size_t left;
+    kasa__fact_fn fn;
+    void *ctx;
+} walker;
+
+static kasa_err emit(walker *w, const char *val, size_t len)
+{
+    kasa__fact f;
+
+    if (w->path.over)
+        return KASA_OK;
+    if (w->left == 0)
+        return KASA_ELIMIT;
+    w->left--;
+    f.where = kasa__where(w->path.buf, w->path.len);
+    f.path = w->path.buf;
+    f.pathlen = w->path.len;
+    f.value = val;
+    f.valuelen = len;
+    return w->fn(w->ctx, &f);
+}
+
+/* Push a key of '.'-separated steps. */
+static void push_key(kasa__path *p, const char *key)
+{
+    const char *dot;
+
+    while ((dot = strchr(key, '.')) != NULL) {
+        kasa__path_push(p, key, (size_t)(dot - key));
+        key = dot + 1;
+    }
+    kasa__path_push(p, key, strlen(key));
+}
+
+static kasa_err object_facts(walker *w, size_t obj)
+{
+    size_t i, mark;
+    kasa_err err = KASA_OK;
+
+    mark = kasa__path_push(&w->path, "type", 4);
+    err = emit(w, w->o->objs[obj], strlen(w->o->objs[obj]));
+    w->path.len = mark;
+    w->path.over = false;
+    for (i = 0; i < w->o->nprops && err == KASA_OK; i++) {
+        const kasa__prop *p = &w->o->props[i];
+        if (p->obj != obj || p->kind == KASA__PROP_INT)
+            continue;
+        mark = w->path.len;
+        push_key(&w->path, p->key);
+        if (p->list)
+            kasa__path_push(&w->path, NULL, 0);
+        if (p->kind == KASA__PROP_STR) {
+            err = emit(w, p->val, p->len);
+        } else if (w->path.hops < KASA__PATH_HOPS && !w->path.over) {
+            w->path.hops++;
+            err = object_facts(w, p->target);
+            w->path.hops--;
+        }
+        w->path.len = mark;
+        w->path.over = false;
+    }
+    return err;
+}
+
+kasa_err kasa__obs_facts(const kasa__obs *o, size_t max, kasa__fact_fn fn,
+                         void *ctx)
+{
+    walker w;
+    size_t i;
+    kasa_err err = KASA_OK;
+
+    w.o = o;
+    w.left = max;
+    w.fn = fn;
+    w.ctx = ctx;
+    for (i = 0; i < o->nobjs && err == KASA_OK; i++) {
+        const char *type = o->objs[i];
+        kasa__fact f;
+        if (w.left == 0)
+            return KASA_ELIMIT;
+        w.left--;
+        f.where = kasa__where(type, strlen(type));
+        f.path = type;
+        f.pathlen = strlen(type);
+        f.value = NULL;
+        f.valuelen = 0;
+        err = fn(ctx, &f);
+        if (err != KASA_OK)
+            break;
+        kasa__path_start(&w.path, type, strlen(type));
+        err = object_facts(&w, i);
+    }
+    return err;
+}
+
+/* -- JSON -------------------------------------------------------------------
+ */
+
+/* The dictionary at the '.'-separated key's parent, made as needed; *last
+ * receives the last step. */
+static json_t *parent_of(json_t *obj, const char *key, char *last,
+                         size_t lastsize)
+{
+    const char *dot;
+    char step[128];
+
+    while ((dot = strchr(key, '.')) != NULL) {
+        size_t n = (size_t)(dot - key);
+        json_t *child;
+        if (n >= sizeof(step))
+            return NULL;
+        memcpy(step, key, n);
+        step[n] = '\0';
+        child = json_object_get(obj, step);
+        if (!json_is_object(child)) {
+            child = json_object();
+            if (!child || json_object_set_new(obj, step, child) != 0)
+                return NULL;
+        }
+        obj = child;
+        key = dot + 1;
+    }
+    if (strlen(key) >= lastsize)
+        return NULL;
+    memcpy(last, key, strlen(key) + 1);
+    return obj;
+}
+
+static int put_prop(json_t *objects, json_t *obj, const kasa__prop *p)
+{
+    char last[128];
+    json_t *parent = parent_of(obj, p->key, last, sizeof(last)), *v, *list;
+
+    (void)objects;
+    if (!parent)
+        return -1;
+    switch (p->kind) {
+    case KASA__PROP_STR: v = json_stringn(p->val, p->len); break;
+    case KASA__PROP_INT: {
+        char digits[24];
+        memcpy(digits, p->val, p->len);
+        digits[p->len] = '\0';
+        v = json_integer(strtoll(digits, NULL, 10));
+        break;
+    }
+    default: {
+        char ref[8];
+        snprintf(ref, sizeof(ref), "%u", p->target);
+        v = json_string(ref);
+        break;
+    }
+    }
+    if (!v)
+        return -1;
+    if (!p->list)
+        return json_object_set_new(parent, last, v);
+    list = json_object_get(parent, last);
+    if (!json_is_array(list)) {
+        list = json_array();
+        if (!list || json_object_set_new(parent, last, list) != 0) {
+            json_decref(v);
+            return -1;
+        }
+    }
+    return json_array_append_new(list, v);
+}
+
+static json_t *time_string(int64_t us)
+{
+    kasa__time t;
+    char buf[40];
+    size_t n;
+
+    t.sec = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+    t.nsec = (int32_t)((us - t.sec * 1000000) * 1000);
+    n = kasa__time_format(t, 6, buf);
+    return json_stringn(buf, n);
+}
+
+json_t *kasa__obs_to_json(const kasa__obs *o)
+{
+    json_t *sdo = json_object(), *objects = json_object();
+    size_t i;
+    int bad = !sdo || !objects;
+
+    if (!bad)
+        bad =
+            json_object_set_new(sdo, "type", json_string("observed-data")) !=
+                0 ||
+            json_object_set_new(sdo, "first_observed",
+                                time_string(o->first_us)) != 0 ||
+            json_object_set_new(sdo, "last_observed",
+                                time_string(o->last_us)) != 0 ||
+            json_object_set_new(sdo, "number_observed", json_integer(1)) != 0 ||
+            json_object_set(sdo, "objects", objects) != 0;
+    for (i = 0; i < o->nobjs && !bad; i++) {
+        json_t *obj = json_object();
+        char key[8];
+        snprintf(key, sizeof(key), "%zu", i);
+        bad = !obj ||
+              json_object_set_new(obj, "type", json_string(o->objs[i])) != 0 ||
+              json_object_set_new(objects, key, obj) != 0;
+    }
+    for (i = 0; i < o->nprops && !bad; i++) {
+        char key[8];
+        snprintf(key, sizeof(key), "%u", o->props[i].obj);
+        bad =
+            put_prop(objects, json_object_get(objects, key), &o->props[i]) != 0;
+    }
+    json_decref(objects);
+    if (bad) {
+        json_decref(sdo);
+        return NULL;
+    }
+    return sdo;
+}

@@ -1,0 +1,272 @@
+/*
+ * test_obs.c - observations built field by field (src/engine/obs.c): the
+ * facts the index reads from one must be exactly the facts of the
+ * observed-data JSON it is written as for the pattern engine, or the index
+ * could miss what the pattern engine would match.  Generated observations
+ * (nested keys, lists, chains and cycles of references) are read both
+ * ways and compared; then matched both ways through the engine.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "engine/engine.h"
+
+static uint64_t rng = 0x243F6A8885A308D3ull;
+
+static unsigned rnd(unsigned n)
+{
+    rng ^= rng >> 12;
+    rng ^= rng << 25;
+    rng ^= rng >> 27;
+    return (unsigned)((rng * 0x2545F4914F6CDD1Dull) >> 33) % n;
+}
+
+typedef struct facts {
+    char **s;
+    size_t n, cap;
+} facts;
+
+static kasa_err add_fact(void *ctx, const kasa__fact *f)
+{
+    facts *fs = ctx;
+    char *s = malloc(f->pathlen + f->valuelen + 8);
+
+    assert_non_null(s);
+    memcpy(s, f->path, f->pathlen);
+    s[f->pathlen] = '=';
+    if (f->value)
+        memcpy(s + f->pathlen + 1, f->value, f->valuelen);
+    else
+        memcpy(s + f->pathlen + 1, "(type)", 6);
+    s[f->pathlen + 1 + (f->value ? f->valuelen : 6)] = '\0';
+    /* the hash must be that of the path */
+    assert_true(f->where == kasa__where(f->path, f->pathlen));
+    if (fs->n == fs->cap) {
+        fs->cap = fs->cap ? fs->cap * 2 : 64;
+        fs->s = realloc(fs->s, fs->cap * sizeof(*fs->s));
+        assert_non_null(fs->s);
+    }
+    fs->s[fs->n++] = s;
+    return KASA_OK;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void facts_free(facts *fs)
+{
+    size_t i;
+
+    for (i = 0; i < fs->n; i++)
+        free(fs->s[i]);
+    free(fs->s);
+    memset(fs, 0, sizeof(*fs));
+}
+
+static const char *types[] = {"ipv4-addr", "domain-name",   "network-traffic",
+                              "file",      "email-message", "email-addr"};
+static const char *str_keys[] = {"value",
+                                 "name",
+                                 "hashes.MD5",
+                                 "hashes.SHA-256",
+                                 "subject",
+                                 "extensions.http-request-ext.request_header."
+                                 "User-Agent"};
+static const char *list_keys[] = {"protocols", "x_tags"};
+static const char *ref_keys[] = {"src_ref", "dst_ref", "from_ref"};
+static const char *refs_keys[] = {"resolves_to_refs", "to_refs"};
+static const char *int_keys[] = {"dst_port", "size"};
+
+static char values[64][32];
+
+/* A random observation: no key twice on one object, as decoders do. */
+static void gen(kasa__obs *o)
+{
+    unsigned nobj = 1 + rnd(6), i, k;
+
+    kasa__obs_reset(o, (int64_t)rnd(1000000) * 1000000, 0);
+    o->last_us = o->first_us + rnd(1000);
+    for (i = 0; i < nobj; i++)
+        kasa__obs_object(o, types[rnd(6)]);
+    for (i = 0; i < nobj; i++) {
+        for (k = 0; k < 6; k++)
+            if (rnd(3) == 0) {
+                const char *v = values[rnd(64)];
+                kasa__obs_str(o, (int)i, str_keys[k], v, strlen(v), false);
+            }
+        for (k = 0; k < 2; k++) {
+            unsigned n = rnd(3), j;
+            for (j = 0; j < n; j++) {
+                const char *v = values[rnd(64)];
+                kasa__obs_str(o, (int)i, list_keys[k], v, strlen(v), true);
+            }
+        }
+        for (k = 0; k < 3; k++)
+            if (rnd(4) == 0)
+                kasa__obs_ref(o, (int)i, ref_keys[k], (int)rnd(nobj), false);
+        for (k = 0; k < 2; k++) {
+            unsigned n = rnd(4) == 0 ? 1 + rnd(2) : 0, j;
+            for (j = 0; j < n; j++)
+                kasa__obs_ref(o, (int)i, refs_keys[k], (int)rnd(nobj), true);
+        }
+        for (k = 0; k < 2; k++)
+            if (rnd(2))
+                kasa__obs_int(o, (int)i, int_keys[k], "443", 3);
+    }
+}
+
+static void test_facts_are_those_of_the_json(void **state)
+{
+    static kasa__obs o;
+    unsigned round, i, total = 0;
+
+    (void)state;
+    for (i = 0; i < 64; i++)
+        snprintf(values[i], sizeof(values[i]), "v%u.example", i);
+    for (round = 0; round < 2000; round++) {
+        facts a = {0}, b = {0};
+        kasa_observed *od = NULL;
+        kasa_diag d;
+        json_t *sdo;
+
+        gen(&o);
+        assert_int_equal(kasa__obs_facts(&o, 1u << 20, add_fact, &a), KASA_OK);
+        sdo = kasa__obs_to_json(&o);
+        assert_non_null(sdo);
+        assert_int_equal(kasa__observed_from_sdo(sdo, KASA_STIX_2_1, &od, &d),
+                         KASA_OK);
+        assert_int_equal(kasa__observed_facts(od, 0, 1u << 20, add_fact, &b),
+                         KASA_OK);
+        qsort(a.s, a.n, sizeof(*a.s), str_cmp);
+        qsort(b.s, b.n, sizeof(*b.s), str_cmp);
+        for (i = 0; i < a.n && i < b.n; i++)
+            if (strcmp(a.s[i], b.s[i]) != 0)
+                fail_msg("round %u, fact %u: built %s, JSON %s", round, i,
+                         a.s[i], b.s[i]);
+        assert_int_equal(a.n, b.n);
+        total += (unsigned)a.n;
+        kasa_observed_free(od);
+        facts_free(&a);
+        facts_free(&b);
+    }
+    assert_true(total > 100000); /* references were followed, deep */
+}
+
+typedef struct warned {
+    char ids[4096][48];
+    size_t n;
+} warned;
+
+static kasa_err on_match(void *ctx, const kasa_match *m)
+{
+    warned *w = ctx;
+
+    if (w->n < 4096)
+        snprintf(w->ids[w->n], sizeof(w->ids[0]), "%s", m->indicator->id);
+    w->n++;
+    return KASA_OK;
+}
+
+static int id_cmp(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+static void test_engine_matches_both_alike(void **state)
+{
+    static kasa__obs o;
+    static warned wa, wb;
+    kasa_engine *a = kasa_engine_new(NULL), *b = kasa_engine_new(NULL);
+    unsigned i, round, refused = 0;
+    size_t total = 0;
+    kasa_err ea;
+
+    (void)state;
+    for (i = 0; i < 64; i++)
+        snprintf(values[i], sizeof(values[i]), "v%u.example", i);
+    for (i = 0; i < 300; i++) {
+        char id[48], pat[256];
+        kasa_indicator ind;
+        kasa_diag d;
+        const char *v = values[rnd(64)];
+        switch (i % 5) {
+        case 0:
+            snprintf(pat, sizeof(pat), "[domain-name:value = '%s']", v);
+            break;
+        case 1:
+            snprintf(
+                pat, sizeof(pat),
+                "[network-traffic:src_ref.resolves_to_refs[*].name = '%s']", v);
+            break;
+        case 2:
+            snprintf(pat, sizeof(pat), "[file:hashes.MD5 = '%s']", v);
+            break;
+        case 3:
+            snprintf(pat, sizeof(pat),
+                     "[email-message:to_refs[*].x_tags[*] = '%s']", v);
+            break;
+        default:
+            snprintf(pat, sizeof(pat), "[file:size = 443 AND file:name = '%s']",
+                     v);
+            break;
+        }
+        snprintf(id, sizeof(id), "indicator--%u", i);
+        memset(&ind, 0, sizeof(ind));
+        ind.id = id;
+        ind.pattern = pat;
+        ind.pattern_len = strlen(pat);
+        assert_int_equal(kasa_engine_put(a, &ind, &d), KASA_OK);
+        assert_int_equal(kasa_engine_put(b, &ind, &d), KASA_OK);
+    }
+    for (round = 0; round < 1000; round++) {
+        kasa_observed *od = NULL;
+        kasa_diag d;
+        json_t *sdo;
+        gen(&o);
+        wa.n = wb.n = 0;
+        ea = kasa__engine_observe_obs(a, &o, on_match, &wa, &d);
+        sdo = kasa__obs_to_json(&o);
+        assert_int_equal(kasa__observed_from_sdo(sdo, KASA_STIX_2_1, &od, &d),
+                         KASA_OK);
+        /* cycles of references can offer more facts than the limit: then
+         * both refuse it alike */
+        assert_int_equal(kasa_engine_observe(b, od, 0, on_match, &wb, &d), ea);
+        kasa_observed_free(od);
+        if (ea != KASA_OK) {
+            assert_int_equal(ea, KASA_ELIMIT);
+            refused++;
+            continue;
+        }
+        assert_int_equal(wa.n, wb.n);
+        assert_true(wa.n < 4096);
+        /* the order within one observation is not promised */
+        qsort(wa.ids, wa.n, sizeof(wa.ids[0]), id_cmp);
+        qsort(wb.ids, wb.n, sizeof(wb.ids[0]), id_cmp);
+        for (i = 0; i < wa.n; i++)
+            assert_string_equal(wa.ids[i], wb.ids[i]);
+        total += wa.n;
+    }
+    assert_true(total > 200);
+    assert_true(refused < 200);
+    kasa_engine_free(a);
+    kasa_engine_free(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_facts_are_those_of_the_json),
+        cmocka_unit_test(test_engine_matches_both_alike),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
