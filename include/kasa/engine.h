@@ -105,6 +105,10 @@ typedef struct kasa_match {
     const kasa_match_field *fields;
     size_t nfields;
     const kasa_observed *observed;
+    const char *source; /* "eve:dns", "zeek:http", ...: what the sensor
+                           read; NULL from kasa_engine_observe */
+    int64_t time_us;    /* first_observed of the observation that completed
+                           the match, in microseconds since 1970 */
 } kasa_match;
 
 typedef kasa_err (*kasa_match_fn)(void *ctx, const kasa_match *m);

@@ -51,6 +51,9 @@ const char *kasa_cli_access_help(const char *topic);
 int kasa_cli_serve(int argc, char **argv);
 int kasa_cli_audit(int argc, char **argv);
 
+/* The sensor (cmd_watch.c). */
+int kasa_cli_watch(int argc, char **argv);
+
 /* Options of a subcommand, for kasa_cli_getopt. */
 enum { KASA_CLI_FLAG, KASA_CLI_VALUE, KASA_CLI_LIST };
 #define KASA_CLI_LIST_MAX 64

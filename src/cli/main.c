@@ -55,6 +55,8 @@ static const kasa_cli_topic kasa_cli_topics[] = {
      "  grant            open collections to accounts and organisations\n"
      "  serve            serve the store to partners over TAXII 2.1\n"
      "  audit            read or verify the server's audit trail\n"
+     "  watch            match Suricata EVE, Zeek or STIX telemetry against\n"
+     "                   the store's indicators and write warnings\n"
      "  demo             match the indicators of the 2015 Emdivi phishing\n"
      "                   campaign against a built-in replay of mail and "
      "traffic\n"
@@ -278,8 +280,8 @@ static const kasa_cli_topic kasa_cli_topics[] = {
      "\n"
      "options:\n"
      "  -l, --listen HOST:PORT  where to listen (default 127.0.0.1:8080)\n"
-     "  -c, --config FILE       the config file (docs/taxii.md); flags win\n"
-     KASA_CLI_STORE_HELP
+     "  -c, --config FILE       the config file (docs/taxii.md); flags "
+     "win\n" KASA_CLI_STORE_HELP
      "  --audit-log FILE        the audit trail (default kasa-audit.log)\n"
      "  --tls-cert, --tls-key   PEM files: serve HTTPS (TLS 1.2 and 1.3)\n"
      "  -h, --help              show this help\n"},
@@ -295,6 +297,32 @@ static const kasa_cli_topic kasa_cli_topics[] = {
      "  0  printed, or the chain holds\n"
      "  1  the chain is broken (the message says at which line)\n"
      "  2  usage error or unreadable log\n"},
+    {"watch",
+     "usage: kasa watch [--format eve|zeek|stix] [--store URI] [--output "
+     "FILE]\n"
+     "                  [--follow] [--zeek-log LOG] [--reload SECONDS]\n"
+     "                  [FILE...|-]\n"
+     "\n"
+     "Match telemetry against every active indicator of the store and write\n"
+     "one warning per match as a JSON line: the indicator (id, name, pattern,\n"
+     "confidence, producer, TLP), where the event came from, and the fields\n"
+     "that matched (docs/sensors.md).  Lines that cannot be read are reported\n"
+     "(the first ten) and counted, never fatal.  What changed in the store is\n"
+     "applied between lines.  A summary goes to stderr at the end of each\n"
+     "file and on SIGUSR1; SIGTERM and SIGINT stop after the current line.\n"
+     "\n"
+     "options:\n"
+     "  -f, --format FMT    eve (Suricata, default), zeek (JSON logs) or stix\n"
+     "                      (observed-data or bundles, one per "
+     "line)\n" KASA_CLI_STORE_HELP
+     "  -o, --output FILE   append warnings to FILE (default: stdout)\n"
+     "  -F, --follow        at the end of a file, wait for more lines\n"
+     "  --zeek-log LOG      which Zeek log the lines are (conn, dns, http,\n"
+     "                      files, ssl, x509, smtp); default: from _path or\n"
+     "                      the file's name\n"
+     "  --reload SECONDS    how often to apply the store's changes (default\n"
+     "                      10; 0: never)\n"
+     "  -h, --help          show this help\n"},
     {"help",
      "usage: kasa help [<command>]\n"
      "\n"
@@ -410,6 +438,8 @@ static int kasa_cli_dispatch(int argc, char **argv)
         return kasa_cli_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "audit") == 0)
         return kasa_cli_audit(argc - 1, argv + 1);
+    if (strcmp(cmd, "watch") == 0)
+        return kasa_cli_watch(argc - 1, argv + 1);
     if (cmd[0] == '-')
         return kasa_cli_usage_error("kasa --help", "unknown option '%s'", cmd);
     return kasa_cli_usage_error("kasa --help", "unknown command '%s'", cmd);

@@ -521,6 +521,8 @@ typedef struct event {
     size_t nhits, caphits;
     kasa__arena arena;
     kasa_err err;
+    const char *source;
+    int64_t time_us;
 } event;
 
 static kasa_err candidate(event *v, uint32_t which)
@@ -656,6 +658,8 @@ static kasa_err warn(event *v, uint32_t which, const kasa_observed *od,
     m.fields = fields;
     m.nfields = 0;
     m.observed = od;
+    m.source = v->source;
+    m.time_us = v->time_us;
     for (i = 0; i < v->nhits && m.nfields < 16; i++) {
         if (v->hits[i].ind != which)
             continue;
@@ -832,8 +836,10 @@ kasa_err kasa_engine_observe(kasa_engine *e, const kasa_observed *od, size_t i,
         err = kasa__observed_pick(od, i, &picked);
         one = picked;
     }
-    if (err == KASA_OK)
+    if (err == KASA_OK && v.ncands) {
+        v.time_us = kasa__observed_first_us(od, i);
         err = confirm(&v, one, fn, ctx);
+    }
     kasa_observed_free(picked);
     return event_end(&v, err, diag);
 }
@@ -846,6 +852,8 @@ kasa_err kasa__engine_observe_obs(kasa_engine *e, const kasa__obs *o,
     kasa_err err;
 
     event_begin(e, &v);
+    v.source = o->source;
+    v.time_us = o->first_us;
     err = kasa__obs_facts(o, e->lim.max_facts, on_fact, &v);
     if (err == KASA_ELIMIT)
         err = too_many_facts(e, "the observation", diag);

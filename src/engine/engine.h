@@ -43,6 +43,7 @@ typedef struct kasa__prop {
 
 typedef struct kasa__obs {
     int64_t first_us, last_us;
+    const char *source; /* for kasa_match.source; may be NULL */
     const char *objs[KASA__OBS_MAX_OBJECTS]; /* their types */
     size_t nobjs;
     kasa__prop props[KASA__OBS_MAX_PROPS];

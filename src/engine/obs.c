@@ -18,6 +18,7 @@ void kasa__obs_reset(kasa__obs *o, int64_t first_us, int64_t last_us)
     o->nobjs = 0;
     o->nprops = 0;
     o->full = false;
+    o->source = NULL;
 }
 
 int kasa__obs_object(kasa__obs *o, const char *type)

@@ -1,0 +1,453 @@
+/*
+ * cmd_watch.c - `kasa watch`: the sensor as a command.  Loads the store's
+ * active indicators into an engine, reads telemetry lines from files or
+ * standard input (following a growing file with --follow), writes one
+ * JSON line per warning, reloads what changed in the store between lines,
+ * and prints a summary at the end and on SIGUSR1.  Decoding and matching
+ * are libkasa's (include/kasa/sensor.h, engine.h); this file reads,
+ * writes and counts.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "kasa/engine.h"
+#include "kasa/sensor.h"
+#include "kasa/stix.h"
+#include "kasa/store.h"
+
+/* Malformed lines reported one by one before only counting them. */
+#define SHOW_BAD_LINES 10
+
+static volatile sig_atomic_t want_summary, want_stop;
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    want_summary = 1;
+}
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    want_stop = 1;
+}
+
+typedef struct watch {
+    kasa_store *store;
+    kasa_engine *engine;
+    kasa_sensor *sensor;
+    kasa_sensor_format format;
+    FILE *out;
+    char *since; /* the store's change point */
+    int64_t reload_us, next_reload;
+    const char *input; /* the file being read, for warnings */
+    unsigned long lineno;
+    unsigned long bad_shown;
+    uint64_t refused; /* indicators the engine refused */
+    uint64_t reloads;
+    uint64_t skipped; /* active indicators of another pattern_type */
+} watch;
+
+/* -- indicators from the store ----------------------------------------------
+ */
+
+static const char *str_of(json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static kasa_err on_change(void *ctx, const char *id, bool active,
+                          const char *json, size_t len)
+{
+    watch *w = ctx;
+    kasa_indicator ind;
+    kasa_stix_sharing sh;
+    json_t *obj, *conf;
+    json_error_t jerr;
+    kasa_diag d;
+    kasa_err err;
+    const char *ptype;
+
+    if (!active || !json) {
+        (void)kasa_engine_remove(w->engine, id);
+        return KASA_OK;
+    }
+    obj = json_loadb(json, len, 0, &jerr);
+    if (!obj)
+        return KASA_OK; /* the store holds valid JSON; nothing to match */
+    ptype = str_of(obj, "pattern_type");
+    if (ptype && strcmp(ptype, "stix") != 0) {
+        w->skipped++;
+        (void)kasa_engine_remove(w->engine, id);
+        json_decref(obj);
+        return KASA_OK;
+    }
+    memset(&ind, 0, sizeof(ind));
+    ind.id = id;
+    ind.pattern = str_of(obj, "pattern");
+    ind.pattern_len = ind.pattern ? strlen(ind.pattern) : 0;
+    ind.version = KASA_STIX_2_1;
+    ind.name = str_of(obj, "name");
+    conf = json_object_get(obj, "confidence");
+    ind.confidence = json_is_integer(conf) ? (int)json_integer_value(conf) : -1;
+    ind.created_by = str_of(obj, "created_by_ref");
+    ind.modified = str_of(obj, "modified");
+    memset(&sh, 0, sizeof(sh));
+    if (kasa_stix_sharing_get(obj, &sh) == KASA_OK && sh.tlp != KASA_TLP_NONE)
+        ind.tlp = kasa_stix_tlp_name(sh.tlp);
+    err = ind.pattern ? kasa_engine_put(w->engine, &ind, &d) : KASA_EINVALID;
+    if (err == KASA_ENOMEM) {
+        kasa_stix_sharing_fini(&sh);
+        json_decref(obj);
+        return err;
+    }
+    if (err != KASA_OK) {
+        w->refused++;
+        (void)kasa_engine_remove(w->engine, id);
+        fprintf(stderr, "kasa: warning: %s: not matched: %s\n", id,
+                ind.pattern ? kasa_cli_diag_message(&d) : "it has no pattern");
+    }
+    kasa_stix_sharing_fini(&sh);
+    json_decref(obj);
+    return KASA_OK;
+}
+
+static int reload(watch *w)
+{
+    char *next = NULL;
+    kasa_diag d;
+
+    if (kasa_store_changes(w->store, w->since, kasa_now_us(), on_change, w,
+                           &next, &d) != KASA_OK) {
+        fprintf(stderr, "kasa: error: reading indicators: %s\n",
+                kasa_cli_diag_message(&d));
+        return -1;
+    }
+    free(w->since);
+    w->since = next;
+    w->reloads++;
+    return 0;
+}
+
+/* -- warnings -----------------------------------------------------------------
+ */
+
+static void time_text(int64_t us, char out[64])
+{
+    time_t sec = (time_t)(us / 1000000);
+    struct tm tm;
+
+    gmtime_r(&sec, &tm);
+    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)(us % 1000000));
+}
+
+static kasa_err on_match(void *ctx, const kasa_match *m)
+{
+    watch *w = ctx;
+    const kasa_indicator *in = m->indicator;
+    json_t *j = json_object(), *ind = json_object(), *fields = json_array();
+    char now[64], seen[64];
+    size_t i;
+    char *line;
+    int bad = !j || !ind || !fields;
+
+    time_text(kasa_now_us(), now);
+    time_text(m->time_us, seen);
+    if (!bad) {
+        json_object_set_new(j, "time", json_string(now));
+        json_object_set_new(j, "observed", json_string(seen));
+        json_object_set_new(ind, "id", json_string(in->id));
+        if (in->name)
+            json_object_set_new(ind, "name", json_string(in->name));
+        json_object_set_new(ind, "pattern", json_string(in->pattern));
+        if (in->confidence >= 0)
+            json_object_set_new(ind, "confidence",
+                                json_integer(in->confidence));
+        if (in->created_by)
+            json_object_set_new(ind, "created_by_ref",
+                                json_string(in->created_by));
+        if (in->tlp)
+            json_object_set_new(ind, "tlp", json_string(in->tlp));
+        if (in->modified)
+            json_object_set_new(ind, "modified", json_string(in->modified));
+        json_object_set(j, "indicator", ind);
+        json_object_set_new(j, "source",
+                            json_string(m->source ? m->source : "stix"));
+        json_object_set_new(j, "input", json_string(w->input));
+        json_object_set_new(j, "line", json_integer((json_int_t)w->lineno));
+        for (i = 0; i < m->nfields; i++) {
+            json_t *f = json_object();
+            json_object_set_new(f, "path", json_string(m->fields[i].path));
+            json_object_set_new(f, "value", json_string(m->fields[i].value));
+            json_array_append_new(fields, f);
+        }
+        json_object_set(j, "matched", fields);
+    }
+    line = bad ? NULL : json_dumps(j, JSON_COMPACT);
+    json_decref(ind);
+    json_decref(fields);
+    json_decref(j);
+    if (!line)
+        return KASA_ENOMEM;
+    fputs(line, w->out);
+    fputc('\n', w->out);
+    free(line);
+    return KASA_OK;
+}
+
+/* -- reading ----------------------------------------------------------------
+ */
+
+static void summary(watch *w, FILE *f)
+{
+    kasa_sensor_stats s;
+    kasa_engine_stats e;
+
+    kasa_sensor_stats_get(w->sensor, &s);
+    kasa_engine_stats_get(w->engine, &e);
+    fprintf(f,
+            "kasa watch: %s: %llu lines (%llu bytes), %llu events, %llu "
+            "malformed, %llu unknown; %llu matched, %llu warnings; "
+            "%llu indicators (%llu refused, %llu of other pattern types), "
+            "index %llu KiB, %llu evictions, %llu evaluation errors\n",
+            w->input, (unsigned long long)s.lines, (unsigned long long)s.bytes,
+            (unsigned long long)s.events, (unsigned long long)s.malformed,
+            (unsigned long long)s.unknown, (unsigned long long)s.matched,
+            (unsigned long long)s.warnings, (unsigned long long)e.indicators,
+            (unsigned long long)w->refused, (unsigned long long)w->skipped,
+            (unsigned long long)(e.memory / 1024),
+            (unsigned long long)e.evictions, (unsigned long long)e.eval_errors);
+    fflush(f);
+}
+
+/* Between lines: a summary if asked, the store's changes when due. */
+static int between(watch *w)
+{
+    if (want_summary) {
+        want_summary = 0;
+        summary(w, stderr);
+    }
+    if (w->reload_us > 0 && kasa_now_us() >= w->next_reload) {
+        w->next_reload = kasa_now_us() + w->reload_us;
+        return reload(w);
+    }
+    return 0;
+}
+
+static int one_line(watch *w, const char *line, size_t len)
+{
+    kasa_diag d;
+    kasa_err err;
+
+    w->lineno++;
+    memset(&d, 0, sizeof(d));
+    err = kasa_sensor_line(w->sensor, line, len, on_match, w, &d);
+    if (err == KASA_OK)
+        return 0;
+    if (err == KASA_ENOMEM) {
+        fprintf(stderr, "kasa: error: out of memory\n");
+        return -1;
+    }
+    if (w->bad_shown++ < SHOW_BAD_LINES) {
+        if (d.line)
+            fprintf(stderr, "kasa: %s:%lu:%u: %s: %s\n", w->input, w->lineno,
+                    d.column, err == KASA_EJSON ? "malformed" : "skipped",
+                    kasa_cli_diag_message(&d));
+        else
+            fprintf(stderr, "kasa: %s:%lu: %s: %s\n", w->input, w->lineno,
+                    err == KASA_EJSON || err == KASA_ELIMIT ? "malformed"
+                                                            : "skipped",
+                    kasa_cli_diag_message(&d));
+        if (w->bad_shown == SHOW_BAD_LINES)
+            fprintf(stderr, "kasa: (further lines that cannot be read are "
+                            "only counted)\n");
+    }
+    return 0;
+}
+
+/* Read `path` line by line; with `follow`, wait for more at the end. */
+static int read_input(watch *w, const char *path, int follow)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    size_t cap = KASA_SENSOR_MAX_LINE + 65536, len = 0, start = 0;
+    char *buf;
+    int rc = 0, skipping = 0;
+
+    if (!f) {
+        fprintf(stderr, "kasa: error: %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    buf = malloc(cap);
+    if (!buf) {
+        if (f != stdin)
+            fclose(f);
+        return -1;
+    }
+    w->input = kasa_cli_source_name(path);
+    w->lineno = 0;
+    while (rc == 0 && !want_stop) {
+        size_t got;
+        char *nl;
+
+        if (start > 0) {
+            memmove(buf, buf + start, len - start);
+            len -= start;
+            start = 0;
+        }
+        got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        while (rc == 0 &&
+               (nl = memchr(buf + start, '\n', len - start)) != NULL) {
+            size_t n = (size_t)(nl - (buf + start));
+            if (skipping)
+                skipping = 0; /* the end of an over-long line */
+            else
+                rc = one_line(w, buf + start, n);
+            start += n + 1;
+            if (rc == 0)
+                rc = between(w);
+        }
+        if (len - start > KASA_SENSOR_MAX_LINE) {
+            /* a line over the limit: refuse it, drop it up to its end */
+            if (!skipping)
+                rc = one_line(w, buf + start, len - start);
+            skipping = 1;
+            start = len;
+            continue;
+        }
+        if (got > 0)
+            continue;
+        if (ferror(f)) {
+            fprintf(stderr, "kasa: error: %s: %s\n", w->input, strerror(errno));
+            rc = -1;
+            break;
+        }
+        if (!follow) {
+            if (len > start && !skipping)
+                rc = one_line(w, buf + start, len - start);
+            break;
+        }
+        clearerr(f);
+        usleep(200000);
+        if (rc == 0)
+            rc = between(w);
+    }
+    free(buf);
+    if (f != stdin)
+        fclose(f);
+    return rc;
+}
+
+int kasa_cli_watch(int argc, char **argv)
+{
+    const char *format = "eve", *store_uri = NULL, *output = NULL,
+               *zeek_log = NULL, *reload_s = NULL, **args;
+    int follow = 0, rc = KASA_CLI_EXIT_ERROR;
+    size_t nargs = 0, i;
+    watch w;
+    kasa_diag d;
+    struct sigaction sa;
+    const kasa_cli_opt opts[] = {
+        {"--format", 'f', KASA_CLI_VALUE, &format},
+        {"--store", 0, KASA_CLI_VALUE, &store_uri},
+        {"--output", 'o', KASA_CLI_VALUE, &output},
+        {"--follow", 'F', KASA_CLI_FLAG, &follow},
+        {"--zeek-log", 0, KASA_CLI_VALUE, &zeek_log},
+        {"--reload", 0, KASA_CLI_VALUE, &reload_s},
+        {NULL, 0, 0, NULL},
+    };
+
+    memset(&w, 0, sizeof(w));
+    args = calloc((size_t)argc + 1, sizeof(*args));
+    if (!args)
+        return KASA_CLI_EXIT_ERROR;
+    if (kasa_cli_getopt("watch", "kasa watch --help", argc, argv, opts, args,
+                        &nargs, &rc) != 0)
+        goto out;
+    if (strcmp(format, "eve") == 0)
+        w.format = KASA_SENSOR_EVE;
+    else if (strcmp(format, "zeek") == 0)
+        w.format = KASA_SENSOR_ZEEK;
+    else if (strcmp(format, "stix") == 0)
+        w.format = KASA_SENSOR_STIX;
+    else {
+        rc = kasa_cli_usage_error("kasa watch --help",
+                                  "watch: --format is eve, zeek or stix, "
+                                  "not '%s'",
+                                  format);
+        goto out;
+    }
+    w.reload_us = 10 * 1000000LL;
+    if (reload_s) {
+        char *end;
+        double s = strtod(reload_s, &end);
+        if (*end || s < 0 || s > 86400) {
+            rc = kasa_cli_usage_error("kasa watch --help",
+                                      "watch: --reload wants seconds "
+                                      "(0 to 86400), not '%s'",
+                                      reload_s);
+            goto out;
+        }
+        w.reload_us = (int64_t)(s * 1e6);
+    }
+    if (!store_uri)
+        store_uri = getenv("KASA_STORE");
+    if (!store_uri || !store_uri[0])
+        store_uri = KASA_STORE_DEFAULT_URI;
+    if (kasa_store_open(store_uri, &w.store, &d) != KASA_OK) {
+        fprintf(stderr, "kasa: error: store %s: %s\n", store_uri,
+                kasa_cli_diag_message(&d));
+        goto out;
+    }
+    w.out = stdout;
+    if (output && !(w.out = fopen(output, "a"))) {
+        fprintf(stderr, "kasa: error: %s: %s\n", output, strerror(errno));
+        goto out;
+    }
+    w.engine = kasa_engine_new(NULL);
+    if (!w.engine)
+        goto out;
+    if (reload(&w) != 0)
+        goto out;
+    w.next_reload = kasa_now_us() + w.reload_us;
+    if (nargs == 0)
+        args[nargs++] = "-";
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_stop;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    rc = KASA_CLI_EXIT_OK;
+    for (i = 0; i < nargs && rc == KASA_CLI_EXIT_OK && !want_stop; i++) {
+        const char *log = zeek_log ? zeek_log : kasa_sensor_zeek_log(args[i]);
+        kasa_sensor_free(w.sensor);
+        w.sensor = kasa_sensor_new(w.engine, w.format, log);
+        if (!w.sensor || read_input(&w, args[i], follow) != 0)
+            rc = KASA_CLI_EXIT_ERROR;
+        fflush(w.out);
+        if (w.sensor)
+            summary(&w, stderr);
+    }
+out:
+    if (w.out && w.out != stdout)
+        fclose(w.out);
+    kasa_sensor_free(w.sensor);
+    kasa_engine_free(w.engine);
+    kasa_store_close(w.store);
+    free(w.since);
+    free(args);
+    return rc;
+}

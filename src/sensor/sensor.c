@@ -1,0 +1,371 @@
+/*
+ * sensor.c - one line of telemetry at a time: scan it (jscan.c), hand the
+ * values to the format's decoder (eve.c, zeek.c) or, for STIX, read the
+ * observed-data with the pattern module, then match with the engine and
+ * count what happened.  The helpers decoders share live here too.  Where
+ * lines come from (files, stdin, following a growing file) is the
+ * command's business.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "sensor/sensor_int.h"
+
+struct kasa_sensor {
+    kasa_engine *engine;
+    kasa_sensor_format format;
+    const kasa__decoder *decoder;
+    char log[16];
+    kasa__line line;
+    kasa__obs obs;
+    kasa_sensor_stats st;
+};
+
+kasa_sensor *kasa_sensor_new(kasa_engine *engine, kasa_sensor_format format,
+                             const char *log)
+{
+    kasa_sensor *s;
+
+    if (!engine || format > KASA_SENSOR_STIX)
+        return NULL;
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    s->engine = engine;
+    s->format = format;
+    s->decoder = format == KASA_SENSOR_EVE    ? &kasa__eve_decoder
+                 : format == KASA_SENSOR_ZEEK ? &kasa__zeek_decoder
+                                              : NULL;
+    if (log)
+        snprintf(s->log, sizeof(s->log), "%s", log);
+    return s;
+}
+
+void kasa_sensor_free(kasa_sensor *s)
+{
+    if (!s)
+        return;
+    free(s->line.scratch);
+    free(s);
+}
+
+void kasa_sensor_stats_get(const kasa_sensor *s, kasa_sensor_stats *st)
+{
+    *st = s->st;
+}
+
+const char *kasa_sensor_zeek_log(const char *filename)
+{
+    static const char *const logs[] = {"conn", "dns",  "http", "files",
+                                       "ssl",  "x509", "smtp"};
+    const char *base = strrchr(filename, '/');
+    size_t i;
+
+    base = base ? base + 1 : filename;
+    for (i = 0; i < sizeof(logs) / sizeof(logs[0]); i++) {
+        size_t n = strlen(logs[i]);
+        if (strncmp(base, logs[i], n) == 0 && base[n] == '.')
+            return logs[i];
+    }
+    return NULL;
+}
+
+/* -- helpers for the decoders -----------------------------------------------
+ */
+
+const kasa__jval *kasa__line_next(const kasa__line *l, const kasa__jval *v)
+{
+    const kasa__jval *end = l->scan.vals + l->scan.nvals;
+    uint8_t slot = v->slot;
+
+    for (v++; v < end; v++)
+        if (v->slot == slot && v->kind != KASA__J_DEAD)
+            return v;
+    return NULL;
+}
+
+const kasa__jval *kasa__line_get(const kasa__line *l, uint8_t slot)
+{
+    const kasa__jval *v = l->scan.vals, *end = v + l->scan.nvals;
+
+    for (; v < end; v++)
+        if (v->slot == slot && v->kind != KASA__J_DEAD)
+            return v;
+    return NULL;
+}
+
+char *kasa__line_alloc(kasa__line *l, size_t n)
+{
+    char *p;
+
+    if (n > l->cap - l->used)
+        return NULL;
+    p = l->scratch + l->used;
+    l->used += n;
+    return p;
+}
+
+const char *kasa__line_str(kasa__line *l, const kasa__jval *v, size_t *len)
+{
+    char *out;
+
+    if (!v->escaped) {
+        *len = v->len;
+        return l->text + v->off;
+    }
+    out = kasa__line_alloc(l, v->len);
+    if (!out)
+        return NULL;
+    *len = kasa__junescape(l->text + v->off, v->len, out);
+    return out;
+}
+
+void kasa__line_prop(kasa__line *l, kasa__obs *o, int obj, const char *key,
+                     const kasa__jval *v, bool list)
+{
+    const char *s;
+    size_t n;
+
+    if (!v || v->kind != KASA__J_STR || obj < 0)
+        return;
+    s = kasa__line_str(l, v, &n);
+    if (s && n)
+        kasa__obs_str(o, obj, key, s, n, list);
+}
+
+int kasa__line_addr(kasa__line *l, kasa__obs *o, const kasa__jval *v)
+{
+    const char *s;
+    size_t n;
+    int obj;
+
+    if (!v || v->kind != KASA__J_STR)
+        return -1;
+    s = kasa__line_str(l, v, &n);
+    if (!s || !n)
+        return -1;
+    obj = kasa__obs_object(o, memchr(s, ':', n) ? "ipv6-addr" : "ipv4-addr");
+    kasa__obs_str(o, obj, "value", s, n, false);
+    return obj;
+}
+
+int kasa__line_email(kasa__line *l, kasa__obs *o, const kasa__jval *v)
+{
+    const char *s, *lt, *gt;
+    size_t n;
+    int obj;
+
+    if (!v || v->kind != KASA__J_STR)
+        return -1;
+    s = kasa__line_str(l, v, &n);
+    if (!s)
+        return -1;
+    lt = memchr(s, '<', n);
+    gt = lt ? memchr(lt, '>', n - (size_t)(lt - s)) : NULL;
+    if (lt && gt) {
+        s = lt + 1;
+        n = (size_t)(gt - s);
+    }
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (!n || !memchr(s, '@', n))
+        return -1;
+    obj = kasa__obs_object(o, "email-addr");
+    kasa__obs_str(o, obj, "value", s, n, false);
+    return obj;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era;
+    unsigned yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool digits(const char *s, size_t n, unsigned *out)
+{
+    size_t i;
+
+    *out = 0;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        *out = *out * 10 + (unsigned)(s[i] - '0');
+    }
+    return true;
+}
+
+bool kasa__sensor_time(const char *s, size_t n, bool number, int64_t *us)
+{
+    unsigned y, mo, d, h, mi, se, zh = 0, zm = 0;
+    int64_t frac = 0, scale = 1000000;
+    size_t i;
+
+    if (number) {
+        /* seconds since 1970, as Zeek writes them */
+        int64_t sec = 0;
+        bool neg = n && s[0] == '-';
+        for (i = neg; i < n && s[i] >= '0' && s[i] <= '9'; i++) {
+            if (sec > (INT64_MAX / 1000000 - 9) / 10)
+                return false;
+            sec = sec * 10 + (s[i] - '0');
+        }
+        if (i < n && s[i] == '.')
+            for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+                if (scale > 1)
+                    frac += (s[i] - '0') * (scale /= 10);
+        if (i != n || neg)
+            return false;
+        *us = sec * 1000000 + frac;
+        return true;
+    }
+    if (n < 19 || s[4] != '-' || s[7] != '-' ||
+        (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' ||
+        !digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
+        !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) ||
+        !digits(s + 17, 2, &se) || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+        h > 23 || mi > 59 || se > 60)
+        return false;
+    i = 19;
+    if (i < n && s[i] == '.')
+        for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+            if (scale > 1)
+                frac += (s[i] - '0') * (scale /= 10);
+    *us = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) *
+              1000000 +
+          frac;
+    if (i == n || (s[i] == 'Z' && i + 1 == n))
+        return true;
+    if (s[i] != '+' && s[i] != '-')
+        return false;
+    if (n - i == 5 && digits(s + i + 1, 2, &zh) && digits(s + i + 3, 2, &zm))
+        ;
+    else if (n - i == 6 && s[i + 3] == ':' && digits(s + i + 1, 2, &zh) &&
+             digits(s + i + 4, 2, &zm))
+        ;
+    else if (n - i == 3 && digits(s + i + 1, 2, &zh))
+        ;
+    else
+        return false;
+    *us += (s[i] == '+' ? -1 : 1) * ((int64_t)zh * 3600 + zm * 60) * 1000000;
+    return true;
+}
+
+/* -- one line ---------------------------------------------------------------
+ */
+
+typedef struct relay {
+    kasa_sensor *s;
+    kasa_match_fn fn;
+    void *ctx;
+    unsigned warnings;
+} relay;
+
+static kasa_err relay_match(void *ctx, const kasa_match *m)
+{
+    relay *r = ctx;
+    kasa_match copy = *m;
+
+    if (!copy.source)
+        copy.source = "stix";
+    r->warnings++;
+    r->s->st.warnings++;
+    return r->fn(r->ctx, &copy);
+}
+
+static kasa_err stix_line(kasa_sensor *s, const char *line, size_t len,
+                          relay *r, kasa_diag *diag)
+{
+    kasa_observed *od = NULL;
+    kasa_err err;
+    size_t i;
+
+    err = kasa_observed_parse(line, len, KASA_STIX_2_1, &od, diag);
+    if (err == KASA_EJSON || err == KASA_ELIMIT) {
+        s->st.malformed++;
+        return err;
+    }
+    if (err != KASA_OK) {
+        if (err == KASA_EDATA)
+            s->st.unknown++;
+        return err;
+    }
+    for (i = 0; i < kasa_observed_count(od) && err != KASA_ENOMEM; i++) {
+        kasa_err e =
+            kasa_engine_observe(s->engine, od, i, relay_match, r, diag);
+        s->st.events++;
+        if (e != KASA_OK && e != KASA_ELIMIT)
+            err = e;
+    }
+    kasa_observed_free(od);
+    return err;
+}
+
+kasa_err kasa_sensor_line(kasa_sensor *s, const char *line, size_t len,
+                          kasa_match_fn fn, void *ctx, kasa_diag *diag)
+{
+    kasa__line *l = &s->line;
+    relay r = {s, fn, ctx, 0};
+    kasa_err err;
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+            break;
+    if (i == len)
+        return KASA_OK;
+    s->st.lines++;
+    s->st.bytes += len;
+    if (len > KASA_SENSOR_MAX_LINE) {
+        s->st.malformed++;
+        return kasa__diag_at(diag, KASA_ELIMIT, NULL, 0, 0, 0,
+                             "the line is %zu bytes; the limit is %zu", len,
+                             KASA_SENSOR_MAX_LINE);
+    }
+    if (s->format == KASA_SENSOR_STIX) {
+        err = stix_line(s, line, len, &r, diag);
+        goto out;
+    }
+    if (!kasa__jscan_run(&l->scan, line, len, s->decoder->schema)) {
+        s->st.malformed++;
+        return kasa__diag_at(diag, KASA_EJSON, line, len, l->scan.err_off, 1,
+                             "%s", l->scan.err);
+    }
+    /* room for every string the decoder may make from this line */
+    if (l->cap < 2 * len + 4096) {
+        char *n = realloc(l->scratch, 2 * len + 4096);
+        if (!n)
+            return kasa__diag_at(diag, KASA_ENOMEM, NULL, 0, 0, 0,
+                                 "out of memory");
+        l->scratch = n;
+        l->cap = 2 * len + 4096;
+    }
+    l->text = line;
+    l->len = len;
+    l->used = 0;
+    l->source[0] = '\0';
+    err = s->decoder->decode(l, &s->obs, s->log[0] ? s->log : NULL, diag);
+    if (err != KASA_OK) {
+        if (err == KASA_EDATA)
+            s->st.unknown++;
+        return err;
+    }
+    s->st.events++;
+    s->obs.source = l->source[0] ? l->source : NULL;
+    err = kasa__engine_observe_obs(s->engine, &s->obs, relay_match, &r, diag);
+out:
+    if (r.warnings)
+        s->st.matched++;
+    return err;
+}

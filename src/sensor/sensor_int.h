@@ -1,0 +1,68 @@
+/*
+ * sensor_int.h - the inside of src/sensor/: what a decoder is handed (the
+ * scanned values of one line and room for the strings it makes) and the
+ * helpers every decoder shares.  Shared by sensor.c, eve.c and zeek.c.
+ */
+#ifndef KASA_SENSOR_INT_H
+#define KASA_SENSOR_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "kasa/sensor.h"
+#include "sensor/jscan.h"
+
+/* One line being decoded. */
+typedef struct kasa__line {
+    const char *text;
+    size_t len;
+    kasa__jscan scan;
+    char *scratch; /* room for strings made from the line */
+    size_t used, cap;
+    char source[48];
+} kasa__line;
+
+/* A decoder: the schema its lines are scanned with, and what turns the
+ * scanned values into an observation.  Returns KASA_OK, or KASA_EDATA
+ * (with `diag`) for a record it does not know. */
+typedef struct kasa__decoder {
+    const kasa__jkey *schema;
+    kasa_err (*decode)(kasa__line *l, kasa__obs *o, const char *log,
+                       kasa_diag *diag);
+} kasa__decoder;
+
+extern const kasa__decoder kasa__eve_decoder;
+extern const kasa__decoder kasa__zeek_decoder;
+
+/* The first live value of `slot` (NULL when none); the next one after v. */
+const kasa__jval *kasa__line_get(const kasa__line *l, uint8_t slot);
+const kasa__jval *kasa__line_next(const kasa__line *l, const kasa__jval *v);
+
+/* A string value's bytes, unescaped into the scratch when it must be; a
+ * number's or literal's token.  *len receives the length.  NULL when the
+ * scratch is full. */
+const char *kasa__line_str(kasa__line *l, const kasa__jval *v, size_t *len);
+
+/* Room for n bytes in the scratch, or NULL. */
+char *kasa__line_alloc(kasa__line *l, size_t n);
+
+/* Add a string property from a string value (nothing for other kinds or an
+ * empty string). */
+void kasa__line_prop(kasa__line *l, kasa__obs *o, int obj, const char *key,
+                     const kasa__jval *v, bool list);
+
+/* An address object ("ipv4-addr" or "ipv6-addr", by the text) for a string
+ * value, or -1. */
+int kasa__line_addr(kasa__line *l, kasa__obs *o, const kasa__jval *v);
+
+/* An e-mail address object for "Name <user@host>" or "<user@host>" or a
+ * bare address, or -1. */
+int kasa__line_email(kasa__line *l, kasa__obs *o, const kasa__jval *v);
+
+/* A time: ISO 8601 with an optional fraction and a zone ("Z", "+0900",
+ * "+09:00"), or (as a number token) seconds since 1970 with a fraction. */
+bool kasa__sensor_time(const char *s, size_t n, bool number, int64_t *us);
+
+#endif /* KASA_SENSOR_INT_H */
