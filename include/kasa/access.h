@@ -63,6 +63,13 @@ kasa_err kasa_account_add(kasa_store *s, const char *name,
                           const char *password, bool member,
                           kasa_diag *diag) KASA_WARN_UNUSED;
 
+/* The identity of organisation `name` into *identity (caller frees); the
+ * organisation is made first, with a new random identity, when there is
+ * none.  KASA_EINVALID for a malformed name. */
+kasa_err kasa_organisation_identity(kasa_store *s, const char *name,
+                                    char **identity,
+                                    kasa_diag *diag) KASA_WARN_UNUSED;
+
 /* Account `name` into *out (free with kasa_account_free), or
  * KASA_ENOTFOUND. */
 kasa_err kasa_account_get(kasa_store *s, const char *name, kasa_account **out,

@@ -19,6 +19,7 @@
 
 #include "kasa/engine.h"
 #include "kasa/kasa.h"
+#include "kasa/store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,6 +71,39 @@ typedef struct kasa_sensor_stats {
 } kasa_sensor_stats;
 
 void kasa_sensor_stats_get(const kasa_sensor *s, kasa_sensor_stats *st);
+
+/* -- sightings: what this node saw goes back to the producer -------------- */
+
+/*
+ * Sightings of indicators by this node, aggregated: one STIX sighting per
+ * indicator (its id derived from the node's identity and the indicator's,
+ * so every run of the node updates the same one), with `count`,
+ * `first_seen` and `last_seen` over every warning, `sighting_of_ref` the
+ * indicator, `where_sighted_refs` and `created_by_ref` the node's
+ * `identity`, and the indicator's TLP (as its TLP 2.0 marking).  Notes are
+ * kept in memory; kasa_sightings_flush stores a new version of each
+ * sighting noted since the last flush into `collection` (an id).  A
+ * sighting already in the store is continued: its count and first_seen
+ * carry on.
+ */
+typedef struct kasa_sightings kasa_sightings;
+
+kasa_sightings *kasa_sightings_new(kasa_store *store, const char *collection,
+                                   const char *identity);
+void kasa_sightings_free(kasa_sightings *s);
+
+/* Note one warning. */
+kasa_err kasa_sightings_note(kasa_sightings *s, const kasa_match *m);
+
+/* Store what was noted since the last flush; *stored (may be NULL) gets
+ * how many sightings were written. */
+kasa_err kasa_sightings_flush(kasa_sightings *s, size_t *stored,
+                              kasa_diag *diag) KASA_WARN_UNUSED;
+
+/* The id of the sighting of `indicator` by `identity`, "sighting--<uuid>"
+ * (a UUIDv5 of both), into `out`. */
+void kasa_sighting_id(const char *identity, const char *indicator,
+                      char out[48]);
 
 #ifdef __cplusplus
 }

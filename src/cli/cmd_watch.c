@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "kasa/access.h"
 #include "kasa/engine.h"
 #include "kasa/sensor.h"
 #include "kasa/stix.h"
@@ -44,6 +45,7 @@ typedef struct watch {
     kasa_store *store;
     kasa_engine *engine;
     kasa_sensor *sensor;
+    kasa_sightings *sightings; /* NULL with --no-sightings */
     kasa_sensor_format format;
     FILE *out;
     char *since; /* the store's change point */
@@ -54,6 +56,7 @@ typedef struct watch {
     uint64_t refused; /* indicators the engine refused */
     uint64_t reloads;
     uint64_t skipped; /* active indicators of another pattern_type */
+    uint64_t sightings_stored;
 } watch;
 
 /* -- indicators from the store ----------------------------------------------
@@ -194,6 +197,11 @@ static kasa_err on_match(void *ctx, const kasa_match *m)
         json_object_set(j, "matched", fields);
     }
     line = bad ? NULL : json_dumps(j, JSON_COMPACT);
+    if (line && w->sightings &&
+        kasa_sightings_note(w->sightings, m) != KASA_OK) {
+        free(line);
+        line = NULL;
+    }
     json_decref(ind);
     json_decref(fields);
     json_decref(j);
@@ -219,18 +227,38 @@ static void summary(watch *w, FILE *f)
             "kasa watch: %s: %llu lines (%llu bytes), %llu events, %llu "
             "malformed, %llu unknown; %llu matched, %llu warnings; "
             "%llu indicators (%llu refused, %llu of other pattern types), "
-            "index %llu KiB, %llu evictions, %llu evaluation errors\n",
+            "index %llu KiB, %llu evictions, %llu evaluation errors; "
+            "%llu sighting versions stored\n",
             w->input, (unsigned long long)s.lines, (unsigned long long)s.bytes,
             (unsigned long long)s.events, (unsigned long long)s.malformed,
             (unsigned long long)s.unknown, (unsigned long long)s.matched,
             (unsigned long long)s.warnings, (unsigned long long)e.indicators,
             (unsigned long long)w->refused, (unsigned long long)w->skipped,
             (unsigned long long)(e.memory / 1024),
-            (unsigned long long)e.evictions, (unsigned long long)e.eval_errors);
+            (unsigned long long)e.evictions, (unsigned long long)e.eval_errors,
+            (unsigned long long)w->sightings_stored);
     fflush(f);
 }
 
-/* Between lines: a summary if asked, the store's changes when due. */
+/* Store the sightings noted since the last time. */
+static int flush_sightings(watch *w)
+{
+    kasa_diag d;
+    size_t n = 0;
+
+    if (!w->sightings)
+        return 0;
+    if (kasa_sightings_flush(w->sightings, &n, &d) != KASA_OK) {
+        fprintf(stderr, "kasa: error: storing sightings: %s\n",
+                kasa_cli_diag_message(&d));
+        return -1;
+    }
+    w->sightings_stored += n;
+    return 0;
+}
+
+/* Between lines: a summary if asked; when due, the sightings out and the
+ * store's changes in. */
 static int between(watch *w)
 {
     if (want_summary) {
@@ -239,6 +267,8 @@ static int between(watch *w)
     }
     if (w->reload_us > 0 && kasa_now_us() >= w->next_reload) {
         w->next_reload = kasa_now_us() + w->reload_us;
+        if (flush_sightings(w) != 0)
+            return -1;
         return reload(w);
     }
     return 0;
@@ -327,6 +357,13 @@ static int read_input(watch *w, const char *path, int follow)
         }
         if (got > 0)
             continue;
+        if (ferror(f) && errno == EINTR) {
+            /* a signal: SIGTERM ends the loop, SIGUSR1 goes on */
+            clearerr(f);
+            if (rc == 0)
+                rc = between(w);
+            continue;
+        }
         if (ferror(f)) {
             fprintf(stderr, "kasa: error: %s: %s\n", w->input, strerror(errno));
             rc = -1;
@@ -348,11 +385,53 @@ static int read_input(watch *w, const char *path, int follow)
     return rc;
 }
 
+/* Where sightings go: the collection `ref` (made when it is the default
+ * alias and missing), by `identity` (default: organisation "local"'s). */
+static int open_sightings(watch *w, const char *ref, const char *identity)
+{
+    kasa_collection *c = NULL;
+    char *made = NULL;
+    kasa_diag d;
+    kasa_err err;
+
+    err = kasa_store_collection_find(w->store, ref, &c, &d);
+    if (err == KASA_EINVALID && strcmp(ref, "sightings") == 0) {
+        kasa_collection nc;
+        memset(&nc, 0, sizeof(nc));
+        nc.title = "Sightings";
+        nc.alias = "sightings";
+        nc.description = "What this node's sensors saw of the indicators";
+        err = kasa_store_collection_create(w->store, &nc, &d);
+        if (err == KASA_OK)
+            err = kasa_store_collection_find(w->store, ref, &c, &d);
+    }
+    if (err != KASA_OK) {
+        fprintf(stderr, "kasa: error: sightings collection %s: %s\n", ref,
+                kasa_cli_diag_message(&d));
+        return -1;
+    }
+    if (!identity) {
+        err = kasa_organisation_identity(w->store, "local", &made, &d);
+        if (err != KASA_OK) {
+            kasa_collection_free(c);
+            fprintf(stderr, "kasa: error: this node's identity: %s\n",
+                    kasa_cli_diag_message(&d));
+            return -1;
+        }
+        identity = made;
+    }
+    w->sightings = kasa_sightings_new(w->store, c->id, identity);
+    kasa_collection_free(c);
+    free(made);
+    return w->sightings ? 0 : -1;
+}
+
 int kasa_cli_watch(int argc, char **argv)
 {
     const char *format = "eve", *store_uri = NULL, *output = NULL,
-               *zeek_log = NULL, *reload_s = NULL, **args;
-    int follow = 0, rc = KASA_CLI_EXIT_ERROR;
+               *zeek_log = NULL, *reload_s = NULL, *sightings = "sightings",
+               *identity = NULL, **args;
+    int follow = 0, no_sightings = 0, rc = KASA_CLI_EXIT_ERROR;
     size_t nargs = 0, i;
     watch w;
     kasa_diag d;
@@ -364,8 +443,21 @@ int kasa_cli_watch(int argc, char **argv)
         {"--follow", 'F', KASA_CLI_FLAG, &follow},
         {"--zeek-log", 0, KASA_CLI_VALUE, &zeek_log},
         {"--reload", 0, KASA_CLI_VALUE, &reload_s},
+        {"--sightings", 0, KASA_CLI_VALUE, &sightings},
+        {"--no-sightings", 0, KASA_CLI_FLAG, &no_sightings},
+        {"--identity", 0, KASA_CLI_VALUE, &identity},
         {NULL, 0, 0, NULL},
     };
+
+    /* first of all: a summary asked for early must not kill the process */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_usr1;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_stop;
+    sa.sa_flags = 0; /* a blocked read returns, and the loop ends */
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
 
     memset(&w, 0, sizeof(w));
     args = calloc((size_t)argc + 1, sizeof(*args));
@@ -417,18 +509,13 @@ int kasa_cli_watch(int argc, char **argv)
     w.engine = kasa_engine_new(NULL);
     if (!w.engine)
         goto out;
+    if (!no_sightings && open_sightings(&w, sightings, identity) != 0)
+        goto out;
     if (reload(&w) != 0)
         goto out;
     w.next_reload = kasa_now_us() + w.reload_us;
     if (nargs == 0)
         args[nargs++] = "-";
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_usr1;
-    sigaction(SIGUSR1, &sa, NULL);
-    sa.sa_handler = on_stop;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
 
     rc = KASA_CLI_EXIT_OK;
     for (i = 0; i < nargs && rc == KASA_CLI_EXIT_OK && !want_stop; i++) {
@@ -438,10 +525,13 @@ int kasa_cli_watch(int argc, char **argv)
         if (!w.sensor || read_input(&w, args[i], follow) != 0)
             rc = KASA_CLI_EXIT_ERROR;
         fflush(w.out);
+        if (flush_sightings(&w) != 0)
+            rc = KASA_CLI_EXIT_ERROR;
         if (w.sensor)
             summary(&w, stderr);
     }
 out:
+    kasa_sightings_free(w.sightings);
     if (w.out && w.out != stdout)
         fclose(w.out);
     kasa_sensor_free(w.sensor);

@@ -358,6 +358,45 @@ static kasa_err organisation(kasa_store *s, const char *name,
     return err;
 }
 
+kasa_err kasa_organisation_identity(kasa_store *s, const char *name,
+                                    char **identity, kasa_diag *diag)
+{
+    int64_t id = 0;
+    kasa__stmt *st;
+    kasa_err err;
+    bool own;
+    int rc;
+
+    *identity = NULL;
+    if (!name_ok(name))
+        return bad_name(diag, "organisation", name);
+    err = kasa__store_write_begin(s, &own, diag);
+    if (err != KASA_OK)
+        return err;
+    err = organisation(s, name, NULL, &id, diag);
+    if (err == KASA_OK)
+        err = kasa__store_prepare(
+            s, "SELECT identity FROM organisations WHERE id = ?1", &st, diag,
+            "i", id);
+    if (err == KASA_OK) {
+        rc = s->drv->step(st, diag);
+        if (rc == KASA__ROW) {
+            *identity = kasa__store_dup_col(s, st, 0);
+            err = kasa__store_run(s, st, diag);
+            if (err == KASA_OK && *identity == NULL)
+                err = KASA_ENOMEM;
+        } else {
+            err = rc < 0 ? (kasa_err)-rc : KASA_ENOTFOUND;
+        }
+    }
+    err = kasa__store_write_end(s, own, err, diag);
+    if (err != KASA_OK) {
+        free(*identity);
+        *identity = NULL;
+    }
+    return err;
+}
+
 kasa_err kasa_account_add(kasa_store *s, const char *name,
                           const char *organisation_name, const char *identity,
                           const char *password, bool member, kasa_diag *diag)
