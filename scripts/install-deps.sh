@@ -24,6 +24,7 @@ libcurl4-openssl-dev
 libxxhash-dev
 curl
 wrk
+ripgrep
 postgresql
 time
 "

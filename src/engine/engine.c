@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* inlined: the keys hashed are short, and a call costs as much */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "core/core.h"

@@ -103,6 +103,10 @@ void kasa__obs_ref(kasa__obs *o, int obj, const char *key, int target,
 
 typedef struct walker {
     const kasa__obs *o;
+    /* each object's properties, as chains: first[obj], next[prop]
+     * (index + 1; 0 ends) */
+    uint8_t first[KASA__OBS_MAX_OBJECTS];
+    uint8_t next[KASA__OBS_MAX_PROPS];
     kasa__path path;
     size_t left;
     kasa__fact_fn fn;
@@ -118,7 +122,7 @@ static kasa_err emit(walker *w, const char *val, size_t len)
     if (w->left == 0)
         return KASA_ELIMIT;
     w->left--;
-    f.where = kasa__where(w->path.buf, w->path.len);
+    f.where = w->path.hash;
     f.path = w->path.buf;
     f.pathlen = w->path.len;
     f.value = val;
@@ -129,29 +133,31 @@ static kasa_err emit(walker *w, const char *val, size_t len)
 /* Push a key of '.'-separated steps. */
 static void push_key(kasa__path *p, const char *key)
 {
-    const char *dot;
+    const char *step = key, *c;
 
-    while ((dot = strchr(key, '.')) != NULL) {
-        kasa__path_push(p, key, (size_t)(dot - key));
-        key = dot + 1;
+    for (c = key;; c++) {
+        if (*c != '.' && *c != '\0')
+            continue;
+        kasa__path_push(p, step, (size_t)(c - step));
+        if (*c == '\0')
+            return;
+        step = c + 1;
     }
-    kasa__path_push(p, key, strlen(key));
 }
 
 static kasa_err object_facts(walker *w, size_t obj)
 {
-    size_t i, mark;
+    kasa__path_mark mark = kasa__path_mark_get(&w->path);
+    size_t i;
     kasa_err err = KASA_OK;
 
-    mark = kasa__path_push(&w->path, "type", 4);
+    kasa__path_push(&w->path, "type", 4);
     err = emit(w, w->o->objs[obj], strlen(w->o->objs[obj]));
-    w->path.len = mark;
-    w->path.over = false;
-    for (i = 0; i < w->o->nprops && err == KASA_OK; i++) {
-        const kasa__prop *p = &w->o->props[i];
-        if (p->obj != obj || p->kind == KASA__PROP_INT)
+    kasa__path_pop(&w->path, mark);
+    for (i = w->first[obj]; i && err == KASA_OK; i = w->next[i - 1]) {
+        const kasa__prop *p = &w->o->props[i - 1];
+        if (p->kind == KASA__PROP_INT)
             continue;
-        mark = w->path.len;
         push_key(&w->path, p->key);
         if (p->list)
             kasa__path_push(&w->path, NULL, 0);
@@ -162,8 +168,7 @@ static kasa_err object_facts(walker *w, size_t obj)
             err = object_facts(w, p->target);
             w->path.hops--;
         }
-        w->path.len = mark;
-        w->path.over = false;
+        kasa__path_pop(&w->path, mark);
     }
     return err;
 }
@@ -179,6 +184,11 @@ kasa_err kasa__obs_facts(const kasa__obs *o, size_t max, kasa__fact_fn fn,
     w.left = max;
     w.fn = fn;
     w.ctx = ctx;
+    memset(w.first, 0, sizeof(w.first));
+    for (i = o->nprops; i-- > 0;) {
+        w.next[i] = w.first[o->props[i].obj];
+        w.first[o->props[i].obj] = (uint8_t)(i + 1);
+    }
     for (i = 0; i < o->nobjs && err == KASA_OK; i++) {
         const char *type = o->objs[i];
         kasa__fact f;

@@ -8,6 +8,8 @@
  */
 #include <string.h>
 
+/* inlined: the keys hashed are short, and a call costs as much */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "pattern/pattern.h"
@@ -28,33 +30,46 @@ void kasa__path_start(kasa__path *p, const char *type, size_t typelen)
     p->len = 0;
     p->hops = 0;
     p->over = typelen > sizeof(p->buf);
+    p->hash = kasa__where(type, typelen);
     if (!p->over) {
         memcpy(p->buf, type, typelen);
         p->len = typelen;
     }
 }
 
-size_t kasa__path_push(kasa__path *p, const char *key, size_t keylen)
+void kasa__path_push(kasa__path *p, const char *key, size_t keylen)
 {
-    size_t before = p->len;
-
     if (!key) {
         key = "[*]";
         keylen = 3;
     }
+    p->hash = XXH3_64bits_withSeed(key, keylen, p->hash);
     if (p->over || keylen + 1 > sizeof(p->buf) - p->len) {
         p->over = true;
-        return before;
+        return;
     }
     p->buf[p->len++] = KASA__PATH_SEP;
     memcpy(p->buf + p->len, key, keylen);
     p->len += keylen;
-    return before;
 }
 
-uint64_t kasa__where(const char *path, size_t len)
+kasa__path_mark kasa__path_mark_get(const kasa__path *p)
 {
-    return XXH3_64bits(path, len);
+    kasa__path_mark m = {p->len, p->hash};
+
+    return m;
+}
+
+void kasa__path_pop(kasa__path *p, kasa__path_mark m)
+{
+    p->len = m.len;
+    p->hash = m.hash;
+    p->over = false;
+}
+
+uint64_t kasa__where(const char *type, size_t len)
+{
+    return XXH3_64bits(type, len);
 }
 
 uint64_t kasa__key(uint64_t where, const char *val, size_t len)
@@ -199,7 +214,7 @@ static kasa_err emit_test(const cmp_test *t, size_t leaf, kasa__anchor_fn fn,
     test_path(t, &p);
     an.path = p.buf;
     an.pathlen = p.len;
-    an.where = kasa__where(p.buf, p.len);
+    an.where = p.hash;
     if (t->op == OP_ISSUBSET) {
         unsigned bits = t->net.prefix, k;
         an.kind = KASA__ANCHOR_NET;
@@ -326,47 +341,47 @@ static kasa_err walk(facts *f, json_t *v)
     kasa_err err = KASA_OK;
     const char *key;
     json_t *child;
-    size_t i, mark;
+    kasa__path_mark mark;
+    size_t i;
 
     if (f->path.over)
         return KASA_OK;
     switch (json_typeof(v)) {
     case JSON_STRING:
-        return emit(f, kasa__where(f->path.buf, f->path.len), f->path.buf,
-                    f->path.len, json_string_value(v), json_string_length(v));
+        return emit(f, f->path.hash, f->path.buf, f->path.len,
+                    json_string_value(v), json_string_length(v));
     case JSON_ARRAY:
-        mark = kasa__path_push(&f->path, NULL, 0);
+        mark = kasa__path_mark_get(&f->path);
+        kasa__path_push(&f->path, NULL, 0);
         json_array_foreach(v, i, child)
         {
             err = walk(f, child);
             if (err != KASA_OK)
                 break;
         }
-        f->path.len = mark;
-        f->path.over = false;
+        kasa__path_pop(&f->path, mark);
         return err;
     case JSON_OBJECT:
         json_object_foreach(v, key, child)
         {
             size_t klen = strlen(key);
-            mark = kasa__path_push(&f->path, key, klen);
+            mark = kasa__path_mark_get(&f->path);
+            kasa__path_push(&f->path, key, klen);
             if (ends_with(key, klen, "_ref")) {
                 err = follow(f, child);
             } else if (ends_with(key, klen, "_refs") && json_is_array(child)) {
-                size_t m2 = kasa__path_push(&f->path, NULL, 0);
                 json_t *ref;
+                kasa__path_push(&f->path, NULL, 0);
                 json_array_foreach(child, i, ref)
                 {
                     err = follow(f, ref);
                     if (err != KASA_OK)
                         break;
                 }
-                f->path.len = m2;
             } else {
                 err = walk(f, child);
             }
-            f->path.len = mark;
-            f->path.over = false;
+            kasa__path_pop(&f->path, mark);
             if (err != KASA_OK)
                 break;
         }

@@ -92,16 +92,27 @@ typedef struct kasa__path {
     char buf[KASA__PATH_MAX];
     size_t len;
     unsigned hops;
-    bool over; /* too long: not indexed */
+    bool over;     /* too long: not indexed */
+    uint64_t hash; /* kasa__where of the path, kept as steps are pushed */
 } kasa__path;
 
-/* Start a path at an object type; append a step (a key, or NULL for a
- * list element).  Returns the length before the step, to truncate back. */
-void kasa__path_start(kasa__path *p, const char *type, size_t typelen);
-size_t kasa__path_push(kasa__path *p, const char *key, size_t keylen);
+/* Where a path stood, to go back to. */
+typedef struct kasa__path_mark {
+    size_t len;
+    uint64_t hash;
+} kasa__path_mark;
 
-/* The hash a path (or type) is found by, and the hash of a value there. */
-uint64_t kasa__where(const char *path, size_t len);
+/* Start a path at an object type; append a step (a key, or NULL for a
+ * list element); go back to a mark taken before. */
+void kasa__path_start(kasa__path *p, const char *type, size_t typelen);
+void kasa__path_push(kasa__path *p, const char *key, size_t keylen);
+kasa__path_mark kasa__path_mark_get(const kasa__path *p);
+void kasa__path_pop(kasa__path *p, kasa__path_mark m);
+
+/* The hash a type is found by (that of a path of no steps); a path's is
+ * chained from it, one step at a time, so that neither side rehashes a
+ * whole path for each value.  The hash of a value at a path. */
+uint64_t kasa__where(const char *type, size_t len);
 uint64_t kasa__key(uint64_t where, const char *value, size_t len);
 
 /* Read an address or CIDR network as ISSUBSET reads the property it

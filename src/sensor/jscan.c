@@ -5,7 +5,8 @@
  * without control characters or \u0000, escapes with paired surrogates,
  * UTF-8 without overlong forms, surrogates or code points past U+10FFFF,
  * integers within int64_t, reals that do not overflow, at most 2048 levels
- * of values, and the last of duplicate keys.  Strings are searched 16
+ * of values, the last of duplicate keys, and one quirk of its reader: a NUL
+ * byte right after a number or a literal is skipped.  Strings are searched 16
  * bytes at a time with SSE2 where the machine has it.  What the values
  * mean is the decoders' business.
  */
@@ -19,11 +20,24 @@
 
 #include "sensor/jscan.h"
 
+/* A member of an open object whose value recorded something: its values
+ * are [first, last), which go dead if its key comes again.  A member that
+ * recorded nothing needs no entry, so the entries of all the objects open
+ * at once are disjoint ranges of values: there are never more of them than
+ * values, and one array serves every depth and any number of keys. */
+typedef struct member {
+    uint32_t key; /* index in its schema level */
+    uint16_t first, last;
+} member;
+
 typedef struct scan {
     const unsigned char *p, *end, *start;
     kasa__jscan *s;
     uint16_t group;   /* the list element values are recorded under */
-    uint16_t ngroups; /* list elements seen */
+    uint16_t ngroups; /* group numbers handed out */
+    bool fresh;       /* group is a new element's, not numbered yet */
+    size_t nmembers;
+    member members[KASA__JSCAN_MAX_VALS];
 } scan;
 
 static bool fail(scan *c, const char *why)
@@ -49,6 +63,12 @@ static void record(scan *c, uint8_t slot, kasa__jkind kind,
     if (s->nvals == KASA__JSCAN_MAX_VALS) {
         s->dropped = true;
         return;
+    }
+    /* An element is numbered at its first value, so elements without one
+     * take no number and the numbers cannot run out before the values. */
+    if (c->fresh) {
+        c->group = ++c->ngroups;
+        c->fresh = false;
     }
     v = &s->vals[s->nvals++];
     v->slot = slot;
@@ -305,7 +325,7 @@ static bool out_of_range(const unsigned char *b, size_t n, bool real)
 static bool number(scan *c, kasa__jkind *kind)
 {
     const unsigned char *b = c->p;
-    bool real = false;
+    bool real = false, exp = false;
 
     if (*c->p == '-')
         c->p++;
@@ -328,6 +348,7 @@ static bool number(scan *c, kasa__jkind *kind)
         real = true;
     }
     if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
+        exp = true;
         c->p++;
         if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
             c->p++;
@@ -338,8 +359,9 @@ static bool number(scan *c, kasa__jkind *kind)
         real = true;
     }
     /* 18 digits always fit an int64_t; a real overflows only with an
-     * exponent or very many digits */
-    if ((real || c->p - b > 18) && out_of_range(b, (size_t)(c->p - b), real))
+     * exponent or more than 300 digits */
+    if (((real && (exp || c->p - b > 300)) || (!real && c->p - b > 18)) &&
+        out_of_range(b, (size_t)(c->p - b), real))
         return fail(c, real ? "real number overflow" : "too big integer");
     *kind = real ? KASA__J_REAL : KASA__J_INT;
     return true;
@@ -369,31 +391,97 @@ static bool literal(scan *c, kasa__jkind *kind)
 
 static bool value(scan *c, unsigned depth, const kasa__jkey *key, bool element);
 
+/* Does the key k[0..n), escapes and all, spell name?  The escapes are
+ * undone one at a time, so a key of any length needs no copy. */
+static bool escaped_key_is(const char *name, const unsigned char *k, size_t n)
+{
+    const unsigned char *end = k + n;
+    size_t at = 0;
+
+    while (k < end) {
+        char buf[4];
+        size_t step = 1, m = 1, i;
+        long cp;
+
+        if (*k == '\\') {
+            step = 2;
+            if (k[1] == 'u') {
+                cp = hex4(k + 2);
+                step = cp >= 0xD800 && cp <= 0xDBFF ? 12 : 6; /* a pair */
+            }
+            m = kasa__junescape((const char *)k, step, buf);
+        } else {
+            buf[0] = (char)*k;
+        }
+        /* no NUL in buf (the scanner refuses \u0000): a mismatch at the
+         * end of name stops before reading past it */
+        for (i = 0; i < m; i++)
+            if (name[at + i] != buf[i])
+                return false;
+        at += m;
+        k += step;
+    }
+    return name[at] == '\0';
+}
+
 /* Which key of the schema level is this (escapes undone), or -1. */
 static int find_key(const kasa__jkey *schema, const unsigned char *k, size_t n,
                     bool escaped)
 {
-    char buf[96];
     int i;
 
     if (escaped) {
-        if (n > 6 * 64)
-            return -1;
-        n = kasa__junescape((const char *)k, n, buf);
-        k = (const unsigned char *)buf;
-        if (n > 64)
-            return -1;
+        for (i = 0; schema[i].name; i++)
+            if (escaped_key_is(schema[i].name, k, n))
+                return i;
+        return -1;
     }
-    for (i = 0; schema[i].name; i++)
-        if (strlen(schema[i].name) == n && memcmp(schema[i].name, k, n) == 0)
+    for (i = 0; schema[i].name; i++) {
+        const char *name = schema[i].name;
+        size_t j = 0;
+        /* schema keys are short: a loop beats strlen and memcmp */
+        while (j < n && name[j] == (char)k[j])
+            j++;
+        if (j == n && name[n] == '\0')
             return i;
+    }
     return -1;
+}
+
+/* The value of key j of the object whose members start at base has been
+ * scanned, recording values [first, nvals).  jansson keeps the last of
+ * duplicate keys: when j came before (again), the earlier values go dead
+ * and these take their entry. */
+static void member_done(scan *c, size_t base, size_t j, size_t first,
+                        bool again)
+{
+    size_t last = c->s->nvals, m, i;
+
+    if (again)
+        for (m = base; m < c->nmembers; m++) {
+            member *e = &c->members[m];
+            if (e->key != j)
+                continue;
+            for (i = e->first; i < e->last; i++)
+                c->s->vals[i].kind = KASA__J_DEAD;
+            if (last > first) {
+                e->first = (uint16_t)first;
+                e->last = (uint16_t)last;
+            } else {
+                *e = c->members[--c->nmembers];
+            }
+            return;
+        }
+    /* the entries are disjoint ranges of values: room is never short */
+    if (last > first && c->nmembers < KASA__JSCAN_MAX_VALS)
+        c->members[c->nmembers++] =
+            (member){(uint32_t)j, (uint16_t)first, (uint16_t)last};
 }
 
 static bool object(scan *c, unsigned depth, const kasa__jkey *schema)
 {
-    size_t first[KASA__JSCAN_MAX_KEYS], last[KASA__JSCAN_MAX_KEYS];
-    uint32_t seen = 0;
+    size_t base = c->nmembers;
+    uint64_t seen = 0; /* which of the first 64 keys came already */
 
     c->p++;
     ws(c);
@@ -418,16 +506,13 @@ static bool object(scan *c, unsigned depth, const kasa__jkey *schema)
             return fail(c, "':' expected");
         c->p++;
         ws(c);
-        if (j >= 0 && j < (int)KASA__JSCAN_MAX_KEYS) {
-            size_t i;
-            if (seen & (1u << j)) /* a duplicate: the last one wins */
-                for (i = first[j]; i < last[j]; i++)
-                    c->s->vals[i].kind = KASA__J_DEAD;
-            first[j] = c->s->nvals;
+        if (j >= 0) {
+            size_t first = c->s->nvals;
+            uint64_t bit = j < 64 ? UINT64_C(1) << j : 0;
             if (!value(c, depth + 1, &schema[j], false))
                 return false;
-            last[j] = c->s->nvals;
-            seen |= 1u << j;
+            member_done(c, base, (size_t)j, first, !bit || (seen & bit));
+            seen |= bit;
         } else if (!value(c, depth + 1, NULL, false)) {
             return false;
         }
@@ -439,6 +524,7 @@ static bool object(scan *c, unsigned depth, const kasa__jkey *schema)
         }
         if (c->p < c->end && *c->p == '}') {
             c->p++;
+            c->nmembers = base; /* done with: the caller's member holds it */
             return true;
         }
         return fail(c, "',' or '}' expected");
@@ -485,9 +571,11 @@ static bool value(scan *c, unsigned depth, const kasa__jkey *key, bool element)
     case '{':
         if (key && key->child && element) {
             uint16_t outer = c->group;
-            c->group = ++c->ngroups ? c->ngroups : 1;
+            bool outer_fresh = c->fresh;
+            c->fresh = true;
             ok = object(c, depth, key->child);
             c->group = outer;
+            c->fresh = outer_fresh;
             return ok;
         }
         return object(c, depth, key ? key->child : NULL);
@@ -513,8 +601,14 @@ static bool value(scan *c, unsigned depth, const kasa__jkey *key, bool element)
             return false;
         break;
     }
+    n = (size_t)(c->p - b);
+    /* jansson reads a byte past a number or a literal and puts it back;
+     * a NUL put back is lost (its reader takes a 0 in its buffer for
+     * "empty"), so it accepts {"a":1<NUL>} as {"a":1}: so do we */
+    if (c->p < c->end && *c->p == '\0')
+        c->p++;
     if (key && key->slot)
-        record(c, key->slot, kind, b, (size_t)(c->p - b), false);
+        record(c, key->slot, kind, b, n, false);
     return true;
 }
 
@@ -532,6 +626,8 @@ bool kasa__jscan_run(kasa__jscan *s, const char *p, size_t len,
     c.s = s;
     c.group = 0;
     c.ngroups = 0;
+    c.fresh = false;
+    c.nmembers = 0;
     ws(&c);
     if (c.p >= c.end || *c.p != '{')
         return fail(&c, c.p >= c.end ? "no JSON object: the line is empty"

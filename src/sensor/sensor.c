@@ -76,23 +76,31 @@ const char *kasa_sensor_zeek_log(const char *filename)
 
 const kasa__jval *kasa__line_next(const kasa__line *l, const kasa__jval *v)
 {
-    const kasa__jval *end = l->scan.vals + l->scan.nvals;
-    uint8_t slot = v->slot;
+    uint16_t k = l->next[v - l->scan.vals];
 
-    for (v++; v < end; v++)
-        if (v->slot == slot && v->kind != KASA__J_DEAD)
-            return v;
-    return NULL;
+    return k ? &l->scan.vals[k - 1] : NULL;
 }
 
 const kasa__jval *kasa__line_get(const kasa__line *l, uint8_t slot)
 {
-    const kasa__jval *v = l->scan.vals, *end = v + l->scan.nvals;
+    uint16_t k = l->first[slot];
 
-    for (; v < end; v++)
-        if (v->slot == slot && v->kind != KASA__J_DEAD)
-            return v;
-    return NULL;
+    return k ? &l->scan.vals[k - 1] : NULL;
+}
+
+/* Chain each slot's live values, in input order. */
+static void index_slots(kasa__line *l)
+{
+    size_t i = l->scan.nvals;
+
+    memset(l->first, 0, sizeof(l->first));
+    while (i-- > 0) {
+        const kasa__jval *v = &l->scan.vals[i];
+        if (v->kind == KASA__J_DEAD)
+            continue;
+        l->next[i] = l->first[v->slot];
+        l->first[v->slot] = (uint16_t)(i + 1);
+    }
 }
 
 char *kasa__line_alloc(kasa__line *l, size_t n)
@@ -354,6 +362,7 @@ kasa_err kasa_sensor_line(kasa_sensor *s, const char *line, size_t len,
     l->text = line;
     l->len = len;
     l->used = 0;
+    index_slots(l);
     l->source[0] = '\0';
     err = s->decoder->decode(l, &s->obs, s->log[0] ? s->log : NULL, diag);
     if (err != KASA_OK) {

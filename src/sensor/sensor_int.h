@@ -19,6 +19,10 @@ typedef struct kasa__line {
     const char *text;
     size_t len;
     kasa__jscan scan;
+    /* the live values of each slot, as chains: first[slot], next[value]
+     * (index + 1; 0 ends) */
+    uint16_t first[256];
+    uint16_t next[KASA__JSCAN_MAX_VALS];
     char *scratch; /* room for strings made from the line */
     size_t used, cap;
     char source[48];

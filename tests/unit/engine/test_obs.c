@@ -46,8 +46,24 @@ static kasa_err add_fact(void *ctx, const kasa__fact *f)
     else
         memcpy(s + f->pathlen + 1, "(type)", 6);
     s[f->pathlen + 1 + (f->value ? f->valuelen : 6)] = '\0';
-    /* the hash must be that of the path */
-    assert_true(f->where == kasa__where(f->path, f->pathlen));
+    /* the hash must be that of the path, step by step */
+    {
+        kasa__path p;
+        const char *q = f->path, *end = f->path + f->pathlen, *sep;
+        sep = memchr(q, KASA__PATH_SEP, (size_t)(end - q));
+        kasa__path_start(&p, q, sep ? (size_t)(sep - q) : f->pathlen);
+        while (f->value && sep) {
+            const char *step = sep + 1;
+            size_t n;
+            sep = memchr(step, KASA__PATH_SEP, (size_t)(end - step));
+            n = sep ? (size_t)(sep - step) : (size_t)(end - step);
+            if (n == 3 && memcmp(step, "[*]", 3) == 0)
+                kasa__path_push(&p, NULL, 0);
+            else
+                kasa__path_push(&p, step, n);
+        }
+        assert_true(f->where == p.hash);
+    }
     if (fs->n == fs->cap) {
         fs->cap = fs->cap ? fs->cap * 2 : 64;
         fs->s = realloc(fs->s, fs->cap * sizeof(*fs->s));
