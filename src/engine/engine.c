@@ -17,6 +17,7 @@
 
 #include "core/core.h"
 #include "engine/engine.h"
+#include "kasa/stix.h"
 
 /* -- tables: 64-bit key -> chain of postings --------------------------------
  */
@@ -27,24 +28,38 @@ typedef struct posting {
 } posting;
 
 typedef struct table {
-    uint64_t *keys;
-    uint32_t *heads; /* index + 1 of the first posting; 0: empty slot */
+    uint64_t *keys;  /* 0: an empty slot (a key of 0 is kept as 1) */
+    uint32_t *heads; /* index + 1 of the first posting */
     size_t cap;      /* a power of two, or 0 */
     size_t n;
 } table;
+
+/* Keys are hashes, and every table is either checked by its user (ids,
+ * interned strings) or only names candidates the pattern engine confirms:
+ * 0 may stand for 1.  A miss, the common case, then reads keys[] only. */
+static uint64_t key_norm(uint64_t key)
+{
+    return key ? key : 1;
+}
 
 static size_t slot_of(const table *t, uint64_t key)
 {
     size_t mask = t->cap - 1, s = (size_t)(key ^ (key >> 29)) & mask;
 
-    while (t->heads[s] && t->keys[s] != key)
+    while (t->keys[s] && t->keys[s] != key)
         s = (s + 1) & mask;
     return s;
 }
 
 static uint32_t table_get(const table *t, uint64_t key)
 {
-    return t->cap ? t->heads[slot_of(t, key)] : 0;
+    size_t s;
+
+    if (!t->cap)
+        return 0;
+    key = key_norm(key);
+    s = slot_of(t, key);
+    return t->keys[s] == key ? t->heads[s] : 0;
 }
 
 static kasa_err table_grow(table *t)
@@ -54,15 +69,15 @@ static kasa_err table_grow(table *t)
 
     n.cap = t->cap ? t->cap * 2 : 64;
     n.n = t->n;
-    n.keys = malloc(n.cap * sizeof(*n.keys));
-    n.heads = calloc(n.cap, sizeof(*n.heads));
+    n.keys = calloc(n.cap, sizeof(*n.keys));
+    n.heads = malloc(n.cap * sizeof(*n.heads));
     if (!n.keys || !n.heads) {
         free(n.keys);
         free(n.heads);
         return KASA_ENOMEM;
     }
     for (i = 0; i < t->cap; i++) {
-        if (t->heads[i]) {
+        if (t->keys[i]) {
             size_t s = slot_of(&n, t->keys[i]);
             n.keys[s] = t->keys[i];
             n.heads[s] = t->heads[i];
@@ -84,9 +99,11 @@ static kasa_err table_slot(table *t, uint64_t key, uint32_t **head)
         if (err != KASA_OK)
             return err;
     }
+    key = key_norm(key);
     s = slot_of(t, key);
-    if (!t->heads[s]) {
+    if (!t->keys[s]) {
         t->keys[s] = key;
+        t->heads[s] = 0;
         t->n++;
     }
     *head = &t->heads[s];
@@ -101,23 +118,41 @@ static void table_fini(table *t)
 }
 
 /* -- indicators -------------------------------------------------------------
+ *
+ * Millions of indicators must fit: an indicator is its strings in a text
+ * arena, 40 bytes of facts in a block of a chunked array, and its
+ * postings.  A pattern of one observation expression is not kept parsed:
+ * it is parsed again when an observation makes it a candidate (about one
+ * in a hundred), and the last few thousand parsed are cached.  Patterns
+ * over several observations keep theirs, with their windows.
  */
 
-typedef struct ind {
-    kasa_indicator pub; /* its strings live in `strings` */
-    char *strings;
+#define IND_BLOCK   65536u     /* indicators per block */
+#define TEXT_BLOCK  (1u << 20) /* bytes per text arena block */
+#define CACHE_SLOTS 4096u      /* parsed patterns kept */
+
+enum { F_ALIVE = 1, F_FALLBACK = 2, F_V20 = 4 };
+
+/* What a pattern over several observations keeps. */
+typedef struct windowed {
     kasa_pattern *p;
-    kasa_pattern **leaves; /* windowed: each observation expression alone */
+    kasa_pattern **leaves; /* each observation expression alone */
     size_t nleaves;
     int64_t within_us;
-    kasa_observed **win; /* windowed: the window, oldest first */
+    kasa_observed **win; /* the window, oldest first */
     size_t nwin;
+} windowed;
+
+typedef struct ind {
+    char *text;       /* "id\0pattern\0name\0modified\0" in the text arena */
+    windowed *w;      /* NULL: one observation expression */
     uint32_t epoch;   /* the last observation it was a candidate for */
     uint32_t next_id; /* index + 1 of the next indicator in its id chain */
     uint32_t nanchors;
-    bool alive;
-    bool single;
-    bool fallback;
+    uint32_t producer; /* interned created_by, index + 1; 0: none */
+    uint8_t tlp;       /* kasa_tlp + 1; 0: none */
+    int8_t confidence; /* -1: none */
+    uint8_t flags;
 } ind;
 
 /* A network path: which prefix lengths its networks have. */
@@ -126,15 +161,28 @@ typedef struct netpath {
     uint64_t v6[3]; /* bit p of 129 */
 } netpath;
 
+typedef struct cached {
+    uint32_t which; /* index + 1 */
+    kasa_pattern *p;
+} cached;
+
 struct kasa_engine {
     kasa_engine_limits lim;
-    ind *inds;
-    size_t ninds, capinds, nalive;
+    ind **blocks; /* IND_BLOCK indicators each */
+    size_t nblocks, ninds, nalive;
+    char **text; /* the text arena's blocks */
+    size_t ntext, textleft, textbytes;
+    char *textcur;
+    char **interned; /* producers, by index */
+    size_t ninterned, capinterned;
+    table internmap; /* hash -> index + 1 */
     posting *post;
     size_t npost, cappost, deadpost;
     table eq, net, types, netpaths, ids;
+    table eqpaths; /* the paths (wheres) some EQ anchor names */
     netpath *netp;
     size_t nnetp, capnetp;
+    cached cache[CACHE_SLOTS];
     uint32_t epoch;
     kasa_engine_stats st;
     /* an observation's scratch, kept from one to the next */
@@ -142,7 +190,13 @@ struct kasa_engine {
     size_t capcands;
     struct hit *hits;
     size_t caphits;
+    kasa_indicator shown; /* the indicator of the warning being made */
 };
+
+static ind *IND(const kasa_engine *e, size_t i)
+{
+    return &e->blocks[i / IND_BLOCK][i % IND_BLOCK];
+}
 
 kasa_engine *kasa_engine_new(const kasa_engine_limits *limits)
 {
@@ -163,27 +217,71 @@ kasa_engine *kasa_engine_new(const kasa_engine_limits *limits)
     return e;
 }
 
-static void window_clear(ind *d)
+static void window_clear(windowed *w)
 {
     size_t i;
 
-    for (i = 0; i < d->nwin; i++)
-        kasa_observed_free(d->win[i]);
-    d->nwin = 0;
+    for (i = 0; w && i < w->nwin; i++)
+        kasa_observed_free(w->win[i]);
+    if (w)
+        w->nwin = 0;
 }
 
-static void ind_fini(ind *d)
+static void windowed_free(windowed *w)
 {
     size_t i;
 
-    window_clear(d);
-    free(d->win);
-    for (i = 0; i < d->nleaves; i++)
-        kasa_pattern_free(d->leaves[i]);
-    free(d->leaves);
-    kasa_pattern_free(d->p);
-    free(d->strings);
-    memset(d, 0, sizeof(*d));
+    if (!w)
+        return;
+    window_clear(w);
+    free(w->win);
+    for (i = 0; i < w->nleaves; i++)
+        kasa_pattern_free(w->leaves[i]);
+    free(w->leaves);
+    kasa_pattern_free(w->p);
+    free(w);
+}
+
+static void cache_drop(kasa_engine *e, uint32_t which)
+{
+    cached *c = &e->cache[which % CACHE_SLOTS];
+
+    if (c->which == which + 1) {
+        kasa_pattern_free(c->p);
+        c->which = 0;
+        c->p = NULL;
+    }
+}
+
+static void cache_clear(kasa_engine *e)
+{
+    size_t i;
+
+    for (i = 0; i < CACHE_SLOTS; i++) {
+        kasa_pattern_free(e->cache[i].p);
+        e->cache[i].which = 0;
+        e->cache[i].p = NULL;
+    }
+}
+
+static void text_free(char **blocks, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(blocks[i]);
+    free(blocks);
+}
+
+static void blocks_free(ind **blocks, size_t nblocks, size_t ninds)
+{
+    size_t i;
+
+    for (i = 0; i < ninds; i++)
+        windowed_free(blocks[i / IND_BLOCK][i % IND_BLOCK].w);
+    for (i = 0; i < nblocks; i++)
+        free(blocks[i]);
+    free(blocks);
 }
 
 void kasa_engine_free(kasa_engine *e)
@@ -192,19 +290,97 @@ void kasa_engine_free(kasa_engine *e)
 
     if (!e)
         return;
-    for (i = 0; i < e->ninds; i++)
-        ind_fini(&e->inds[i]);
-    free(e->inds);
+    blocks_free(e->blocks, e->nblocks, e->ninds);
+    text_free(e->text, e->ntext);
+    for (i = 0; i < e->ninterned; i++)
+        free(e->interned[i]);
+    free(e->interned);
+    table_fini(&e->internmap);
+    cache_clear(e);
     free(e->post);
     table_fini(&e->eq);
     table_fini(&e->net);
     table_fini(&e->types);
     table_fini(&e->netpaths);
     table_fini(&e->ids);
+    table_fini(&e->eqpaths);
     free(e->netp);
     free(e->cands);
     free(e->hits);
     free(e);
+}
+
+/* `n` bytes of the text arena. */
+static char *text_alloc(kasa_engine *e, size_t n)
+{
+    char *p;
+
+    if (n > e->textleft) {
+        size_t size = n > TEXT_BLOCK ? n : TEXT_BLOCK;
+        char **nb = realloc(e->text, (e->ntext + 1) * sizeof(*nb));
+        if (!nb)
+            return NULL;
+        e->text = nb;
+        if (!(e->text[e->ntext] = malloc(size)))
+            return NULL;
+        e->textcur = e->text[e->ntext++];
+        e->textleft = size;
+        e->textbytes += size;
+    }
+    p = e->textcur;
+    e->textcur += n;
+    e->textleft -= n;
+    return p;
+}
+
+/* The index + 1 of string s among the interned, added if need be; 0 for
+ * NULL or when memory runs out (the string is then not shown). */
+static uint32_t intern(kasa_engine *e, const char *s)
+{
+    uint64_t h;
+    uint32_t *slot;
+    size_t i;
+
+    if (!s)
+        return 0;
+    h = XXH3_64bits(s, strlen(s));
+    if (table_slot(&e->internmap, h, &slot) != KASA_OK)
+        return 0;
+    if (*slot && strcmp(e->interned[*slot - 1], s) == 0)
+        return *slot;
+    for (i = 0; *slot && i < e->ninterned; i++) /* a 64-bit collision */
+        if (strcmp(e->interned[i], s) == 0)
+            return (uint32_t)(i + 1);
+    if (e->ninterned == e->capinterned) {
+        size_t ncap = e->capinterned ? e->capinterned * 2 : 16;
+        char **n = realloc(e->interned, ncap * sizeof(*n));
+        if (!n)
+            return 0;
+        e->interned = n;
+        e->capinterned = ncap;
+    }
+    if (!(e->interned[e->ninterned] = strdup(s)))
+        return 0;
+    e->ninterned++;
+    if (!*slot)
+        *slot = (uint32_t)e->ninterned;
+    return (uint32_t)e->ninterned;
+}
+
+/* The strings of an indicator, from its text. */
+static const char *text_next(const char *s)
+{
+    return s + strlen(s) + 1;
+}
+
+static const char *ind_id(const ind *d)
+{
+    return d->text;
+}
+
+static const char *ind_pattern(const ind *d)
+{
+    return text_next(d->text);
 }
 
 static uint64_t id_hash(const char *id)
@@ -218,8 +394,8 @@ static long find_id(const kasa_engine *e, const char *id)
     uint32_t k = table_get(&e->ids, id_hash(id));
 
     while (k) {
-        const ind *d = &e->inds[k - 1];
-        if (d->alive && strcmp(d->pub.id, id) == 0)
+        const ind *d = IND(e, k - 1);
+        if ((d->flags & F_ALIVE) && strcmp(ind_id(d), id) == 0)
             return (long)(k - 1);
         k = d->next_id;
     }
@@ -269,7 +445,17 @@ static kasa_err add_anchor(void *ctx, const kasa__anchor *a)
 
     ad->n++;
     switch (a->kind) {
-    case KASA__ANCHOR_EQ: err = table_slot(&e->eq, a->key, &head); break;
+    case KASA__ANCHOR_EQ: {
+        uint32_t *seen;
+        /* most of an observation's values are at paths no indicator
+         * names: this small table spares the big one their lookups */
+        err = table_slot(&e->eqpaths, a->where, &seen);
+        if (err != KASA_OK)
+            return err;
+        *seen = 1;
+        err = table_slot(&e->eq, a->key, &head);
+        break;
+    }
     case KASA__ANCHOR_TYPE:
         ad->fallback = true;
         err = table_slot(&e->types, a->where, &head);
@@ -308,20 +494,22 @@ static kasa_err add_anchor(void *ctx, const kasa__anchor *a)
     return post_add(e, head, ad->which);
 }
 
-/* Put indicator `which` (already in e->inds) into the tables. */
-static kasa_err index_one(kasa_engine *e, uint32_t which)
+/* Put indicator `which` (already stored), whose pattern is `p`, into the
+ * tables. */
+static kasa_err index_one(kasa_engine *e, uint32_t which, const kasa_pattern *p)
 {
-    ind *d = &e->inds[which];
+    ind *d = IND(e, which);
     adder ad = {e, which, 0, false};
     uint32_t *head;
     kasa_err err;
 
-    err = kasa__pattern_anchors(d->p, add_anchor, &ad);
+    err = kasa__pattern_anchors(p, add_anchor, &ad);
     if (err != KASA_OK)
         return err;
     d->nanchors = ad.n;
-    d->fallback = ad.fallback;
-    err = table_slot(&e->ids, id_hash(d->pub.id), &head);
+    if (ad.fallback)
+        d->flags |= F_FALLBACK;
+    err = table_slot(&e->ids, id_hash(ind_id(d)), &head);
     if (err != KASA_OK)
         return err;
     d->next_id = *head;
@@ -329,19 +517,52 @@ static kasa_err index_one(kasa_engine *e, uint32_t which)
     return KASA_OK;
 }
 
-/* Rebuild the tables from the live indicators, dropping the dead. */
+static kasa_stix_version ind_version(const ind *d)
+{
+    return (d->flags & F_V20) ? KASA_STIX_2_0 : KASA_STIX_2_1;
+}
+
+/* Parse an indicator's pattern again (it parsed when it was put). */
+static kasa_err reparse(const ind *d, kasa_pattern **p)
+{
+    const char *pat = ind_pattern(d);
+
+    return kasa_pattern_parse(pat, strlen(pat), ind_version(d), p, NULL);
+}
+
+/* A new block for indicator number `which`, if it needs one. */
+static kasa_err room_for(ind ***blocks, size_t *nblocks, size_t which)
+{
+    ind **nb;
+
+    if (which < *nblocks * IND_BLOCK)
+        return KASA_OK;
+    if (which >= (size_t)UINT32_MAX - 1)
+        return KASA_ELIMIT;
+    nb = realloc(*blocks, (*nblocks + 1) * sizeof(*nb));
+    if (!nb)
+        return KASA_ENOMEM;
+    *blocks = nb;
+    if (!(nb[*nblocks] = malloc(IND_BLOCK * sizeof(ind))))
+        return KASA_ENOMEM;
+    (*nblocks)++;
+    return KASA_OK;
+}
+
+/* Rebuild the tables (and the text arena) from the live indicators,
+ * dropping the dead: patterns are parsed again. */
 static kasa_err compact(kasa_engine *e)
 {
-    size_t i, k = 0;
+    ind **old = e->blocks;
+    char **oldtext = e->text;
+    size_t nold = e->nblocks, oldn = e->ninds, ntext = e->ntext, i;
     kasa_err err = KASA_OK;
 
-    for (i = 0; i < e->ninds; i++) {
-        if (e->inds[i].alive)
-            e->inds[k++] = e->inds[i];
-        else
-            ind_fini(&e->inds[i]);
-    }
-    e->ninds = k;
+    cache_clear(e);
+    e->blocks = NULL;
+    e->nblocks = e->ninds = 0;
+    e->text = NULL;
+    e->ntext = e->textleft = e->textbytes = 0;
     e->npost = e->deadpost = 0;
     e->nnetp = 0;
     table_fini(&e->eq);
@@ -349,23 +570,59 @@ static kasa_err compact(kasa_engine *e)
     table_fini(&e->types);
     table_fini(&e->netpaths);
     table_fini(&e->ids);
-    for (i = 0; i < e->ninds && err == KASA_OK; i++)
-        err = index_one(e, (uint32_t)i);
+    table_fini(&e->eqpaths);
+    for (i = 0; i < oldn && err == KASA_OK; i++) {
+        ind *from = &old[i / IND_BLOCK][i % IND_BLOCK], *to;
+        const char *end = from->text;
+        kasa_pattern *p = NULL;
+        size_t k, n;
+
+        if (!(from->flags & F_ALIVE)) {
+            windowed_free(from->w);
+            from->w = NULL;
+            continue;
+        }
+        for (k = 0; k < 4; k++)
+            end = text_next(end);
+        n = (size_t)(end - from->text);
+        err = room_for(&e->blocks, &e->nblocks, e->ninds);
+        if (err != KASA_OK)
+            break;
+        to = IND(e, e->ninds);
+        *to = *from;
+        from->w = NULL; /* moved */
+        to->flags &= (uint8_t)~F_FALLBACK;
+        if (!(to->text = text_alloc(e, n))) {
+            err = KASA_ENOMEM;
+            break;
+        }
+        memcpy(to->text, from->text, n);
+        e->ninds++;
+        if (to->w)
+            err = index_one(e, (uint32_t)(e->ninds - 1), to->w->p);
+        else if ((err = reparse(to, &p)) == KASA_OK)
+            err = index_one(e, (uint32_t)(e->ninds - 1), p);
+        kasa_pattern_free(p);
+    }
+    blocks_free(old, nold, oldn);
+    text_free(oldtext, ntext);
     return err;
 }
 
 static void unlink_ind(kasa_engine *e, size_t which)
 {
-    ind *d = &e->inds[which];
+    ind *d = IND(e, which);
 
-    d->alive = false;
-    window_clear(d);
+    d->flags &= (uint8_t)~F_ALIVE;
+    cache_drop(e, (uint32_t)which);
+    if (d->w)
+        e->st.windowed--;
+    windowed_free(d->w);
+    d->w = NULL;
     e->deadpost += d->nanchors;
     e->nalive--;
     e->st.indicators--;
-    if (!d->single)
-        e->st.windowed--;
-    if (d->fallback)
+    if (d->flags & F_FALLBACK)
         e->st.fallbacks--;
 }
 
@@ -386,110 +643,128 @@ size_t kasa_engine_count(const kasa_engine *e)
     return e->nalive;
 }
 
-static char *copy_strings(const kasa_indicator *in, kasa_indicator *out)
+/* The windowed part of a pattern over several observations; it takes `p`
+ * (and frees it on failure). */
+static kasa_err make_windowed(kasa_engine *e, kasa_pattern *p,
+                              kasa_stix_version version, windowed **out,
+                              kasa_diag *diag)
 {
-    const char *src[5] = {in->id, in->name, in->created_by, in->tlp,
-                          in->modified};
-    size_t len[5], total = in->pattern_len + 1, i;
-    const char **dst[5] = {&out->id, &out->name, &out->created_by, &out->tlp,
-                           &out->modified};
-    char *buf, *w;
+    windowed *w = calloc(1, sizeof(*w));
+    size_t l;
+    kasa_err err;
 
-    for (i = 0; i < 5; i++) {
-        len[i] = src[i] ? strlen(src[i]) : 0;
-        total += src[i] ? len[i] + 1 : 0;
+    *out = NULL;
+    if (!w) {
+        kasa_pattern_free(p);
+        return KASA_ENOMEM;
     }
-    buf = malloc(total);
-    if (!buf)
-        return NULL;
-    w = buf;
-    memcpy(w, in->pattern, in->pattern_len);
-    w[in->pattern_len] = '\0';
-    out->pattern = w;
-    w += in->pattern_len + 1;
-    for (i = 0; i < 5; i++) {
-        *dst[i] = NULL;
-        if (!src[i])
-            continue;
-        memcpy(w, src[i], len[i] + 1);
-        *dst[i] = w;
-        w += len[i] + 1;
+    w->p = p;
+    w->within_us = kasa__pattern_within_us(p);
+    w->nleaves = kasa_pattern_observation_count(p);
+    w->leaves = calloc(w->nleaves, sizeof(*w->leaves));
+    w->win = calloc(e->lim.window_events, sizeof(*w->win));
+    if (!w->leaves || !w->win) {
+        windowed_free(w);
+        return KASA_ENOMEM;
     }
-    return buf;
+    for (l = 0; l < w->nleaves; l++) {
+        const char *text;
+        size_t len;
+        kasa__pattern_leaf_text(p, l, &text, &len);
+        err = kasa_pattern_parse(text, len, version, &w->leaves[l], diag);
+        if (err != KASA_OK) {
+            windowed_free(w);
+            return err;
+        }
+    }
+    *out = w;
+    return KASA_OK;
 }
 
 kasa_err kasa_engine_put(kasa_engine *e, const kasa_indicator *in,
                          kasa_diag *diag)
 {
-    ind d;
+    kasa_pattern *p = NULL;
+    windowed *w = NULL;
     const char *why;
+    size_t lens[4], total = 0, k;
+    const char *strs[4];
     long old;
-    size_t l;
+    ind *d;
+    char *t;
     kasa_err err;
 
     if (!in || !in->id || !in->pattern)
         return kasa__diag_at(diag, KASA_EINVAL, NULL, 0, 0, 0,
                              "kasa_engine_put: an indicator needs an id "
                              "and a pattern");
-    memset(&d, 0, sizeof(d));
-    err = kasa_pattern_parse(in->pattern, in->pattern_len, in->version, &d.p,
-                             diag);
+    err =
+        kasa_pattern_parse(in->pattern, in->pattern_len, in->version, &p, diag);
     if (err != KASA_OK)
         return err;
-    why = kasa__pattern_eval_error(d.p);
+    why = kasa__pattern_eval_error(p);
     if (why) {
-        kasa_pattern_free(d.p);
+        kasa_pattern_free(p);
         return kasa__diag_at(diag, KASA_EEVAL, NULL, 0, 0, 0,
                              "%s: the pattern can never match: %s", in->id,
                              why);
     }
-    d.pub = *in;
-    d.strings = copy_strings(in, &d.pub);
-    d.single = kasa__pattern_single(d.p);
-    d.within_us = kasa__pattern_within_us(d.p);
-    d.alive = true;
-    if (!d.strings)
-        goto nomem;
-    if (!d.single) {
-        d.nleaves = kasa_pattern_observation_count(d.p);
-        d.leaves = calloc(d.nleaves, sizeof(*d.leaves));
-        d.win = calloc(e->lim.window_events, sizeof(*d.win));
-        if (!d.leaves || !d.win)
-            goto nomem;
-        for (l = 0; l < d.nleaves; l++) {
-            const char *text;
-            size_t len;
-            kasa__pattern_leaf_text(d.p, l, &text, &len);
-            err =
-                kasa_pattern_parse(text, len, in->version, &d.leaves[l], diag);
-            if (err != KASA_OK) {
-                ind_fini(&d);
-                return err;
-            }
-        }
+    if (!kasa__pattern_single(p)) {
+        err = make_windowed(e, p, in->version, &w, diag);
+        if (err != KASA_OK)
+            return err == KASA_ENOMEM ? kasa__diag_at(diag, err, NULL, 0, 0, 0,
+                                                      "out of memory")
+                                      : err;
     }
-    if (e->ninds == e->capinds) {
-        size_t ncap = e->capinds ? e->capinds * 2 : 64;
-        ind *n;
-        if (ncap > UINT32_MAX - 1)
-            goto nomem;
-        n = realloc(e->inds, ncap * sizeof(*n));
-        if (!n)
-            goto nomem;
-        e->inds = n;
-        e->capinds = ncap;
+    /* the strings, one after the other */
+    strs[0] = in->id;
+    strs[1] = in->pattern;
+    strs[2] = in->name ? in->name : "";
+    strs[3] = in->modified ? in->modified : "";
+    for (k = 0; k < 4; k++) {
+        lens[k] = k == 1 ? in->pattern_len : strlen(strs[k]);
+        total += lens[k] + 1;
+    }
+    err = room_for(&e->blocks, &e->nblocks, e->ninds);
+    t = err == KASA_OK ? text_alloc(e, total) : NULL;
+    if (!t) {
+        if (w)
+            windowed_free(w);
+        else
+            kasa_pattern_free(p);
+        return kasa__diag_at(
+            diag, err == KASA_ELIMIT ? err : KASA_ENOMEM, NULL, 0, 0, 0,
+            err == KASA_ELIMIT ? "too many indicators" : "out of memory");
+    }
+    for (k = 0; k < 4; k++) {
+        memcpy(t, strs[k], lens[k]);
+        t[lens[k]] = '\0';
+        t += lens[k] + 1;
     }
     old = find_id(e, in->id);
     if (old >= 0)
         unlink_ind(e, (size_t)old);
-    e->inds[e->ninds] = d;
-    err = index_one(e, (uint32_t)e->ninds);
+    d = IND(e, e->ninds);
+    memset(d, 0, sizeof(*d));
+    d->text = t - total;
+    d->w = w;
+    d->producer = intern(e, in->created_by);
+    d->tlp = (uint8_t)(in->tlp && kasa_stix_tlp_parse(in->tlp) >= 0
+                           ? kasa_stix_tlp_parse(in->tlp) + 1
+                           : 0);
+    d->confidence =
+        (int8_t)(in->confidence >= 0 && in->confidence <= 100 ? in->confidence
+                                                              : -1);
+    d->flags = F_ALIVE | (in->version == KASA_STIX_2_0 ? F_V20 : 0);
+    err = index_one(e, (uint32_t)e->ninds, p);
+    if (!w)
+        kasa_pattern_free(p);
     e->ninds++;
     e->nalive++;
     e->st.indicators++;
-    if (!d.single)
+    if (w)
         e->st.windowed++;
-    if (e->inds[e->ninds - 1].fallback)
+    if (d->flags & F_FALLBACK)
         e->st.fallbacks++;
     if (err != KASA_OK) {
         /* the tables may hold part of it: take it out again */
@@ -499,10 +774,6 @@ kasa_err kasa_engine_put(kasa_engine *e, const kasa_indicator *in,
     if (e->deadpost > 4096 && e->deadpost > e->npost / 2)
         return compact(e);
     return KASA_OK;
-
-nomem:
-    ind_fini(&d);
-    return kasa__diag_at(diag, KASA_ENOMEM, NULL, 0, 0, 0, "out of memory");
 }
 
 /* -- observing --------------------------------------------------------------
@@ -529,9 +800,9 @@ typedef struct event {
 
 static kasa_err candidate(event *v, uint32_t which)
 {
-    ind *d = &v->e->inds[which];
+    ind *d = IND(v->e, which);
 
-    if (!d->alive || d->epoch == v->e->epoch)
+    if (!(d->flags & F_ALIVE) || d->epoch == v->e->epoch)
         return KASA_OK;
     d->epoch = v->e->epoch;
     if (v->ncands == v->capcands) {
@@ -576,7 +847,7 @@ static kasa_err found(event *v, uint32_t post, const kasa__fact *f)
 
     for (; post; post = e->post[post - 1].next) {
         uint32_t which = e->post[post - 1].ind;
-        if (!e->inds[which].alive)
+        if (!(IND(e, which)->flags & F_ALIVE))
             continue;
         err = candidate(v, which);
         if (err != KASA_OK)
@@ -641,12 +912,57 @@ static kasa_err on_fact(void *ctx, const kasa__fact *f)
 
     if (!f->value)
         return found(v, table_get(&e->types, f->where), NULL);
-    err = found(
-        v, table_get(&e->eq, kasa__key(f->where, f->value, f->valuelen)), f);
+    err = table_get(&e->eqpaths, f->where)
+              ? found(v,
+                      table_get(&e->eq,
+                                kasa__key(f->where, f->value, f->valuelen)),
+                      f)
+              : KASA_OK;
     if (err != KASA_OK || !e->nnetp)
         return err;
     np = table_get(&e->netpaths, f->where);
     return np ? probe_nets(v, &e->netp[np - 1], f) : KASA_OK;
+}
+
+/* The pattern of a one-expression indicator, parsed (or from the cache);
+ * NULL with *err set when it cannot be. */
+static const kasa_pattern *pattern_of(kasa_engine *e, uint32_t which,
+                                      kasa_err *err)
+{
+    cached *c = &e->cache[which % CACHE_SLOTS];
+    kasa_pattern *p = NULL;
+
+    if (c->which == which + 1)
+        return c->p;
+    *err = reparse(IND(e, which), &p);
+    if (*err != KASA_OK)
+        return NULL;
+    kasa_pattern_free(c->p);
+    c->which = which + 1;
+    c->p = p;
+    return p;
+}
+
+/* The indicator as the caller put it, for a warning. */
+static const kasa_indicator *show(kasa_engine *e, uint32_t which)
+{
+    const ind *d = IND(e, which);
+    kasa_indicator *in = &e->shown;
+    const char *name, *modified;
+
+    memset(in, 0, sizeof(*in));
+    in->id = ind_id(d);
+    in->pattern = ind_pattern(d);
+    in->pattern_len = strlen(in->pattern);
+    name = text_next(in->pattern);
+    modified = text_next(name);
+    in->name = name[0] ? name : NULL;
+    in->modified = modified[0] ? modified : NULL;
+    in->version = ind_version(d);
+    in->confidence = d->confidence;
+    in->created_by = d->producer ? e->interned[d->producer - 1] : NULL;
+    in->tlp = d->tlp ? kasa_stix_tlp_name((kasa_tlp)(d->tlp - 1)) : NULL;
+    return in;
 }
 
 static kasa_err warn(event *v, uint32_t which, const kasa_observed *od,
@@ -656,7 +972,7 @@ static kasa_err warn(event *v, uint32_t which, const kasa_observed *od,
     kasa_match m;
     size_t i;
 
-    m.indicator = &v->e->inds[which].pub;
+    m.indicator = show(v->e, which);
     m.fields = fields;
     m.nfields = 0;
     m.observed = od;
@@ -695,7 +1011,7 @@ static kasa_err window_step(event *v, uint32_t which, const kasa_observed *one,
                             kasa_match_fn fn, void *ctx)
 {
     kasa_engine *e = v->e;
-    ind *d = &e->inds[which];
+    windowed *d = IND(e, which)->w;
     kasa_observed *copy, *all;
     int64_t t, newest, horizon;
     size_t l, k, keep;
@@ -764,7 +1080,7 @@ static void event_begin(kasa_engine *e, event *v)
     if (++e->epoch == 0) {
         /* the epoch wrapped: no indicator may think it was seen now */
         for (c = 0; c < e->ninds; c++)
-            e->inds[c].epoch = 0;
+            IND(e, c)->epoch = 0;
         e->epoch = 1;
     }
 }
@@ -802,13 +1118,14 @@ static kasa_err confirm(event *v, const kasa_observed *one, kasa_match_fn fn,
 
     for (c = 0; c < v->ncands && err == KASA_OK; c++) {
         uint32_t which = v->cands[c];
-        ind *d = &e->inds[which];
+        const kasa_pattern *p;
         e->st.candidates++;
-        if (!d->single) {
+        if (IND(e, which)->w) {
             err = window_step(v, which, one, fn, ctx);
             continue;
         }
-        if (evaluate(e, d->p, one, &err) && err == KASA_OK)
+        p = pattern_of(e, which, &err);
+        if (p && evaluate(e, p, one, &err) && err == KASA_OK)
             err = warn(v, which, one, fn, ctx);
     }
     return err;
@@ -874,9 +1191,10 @@ void kasa_engine_stats_get(const kasa_engine *e, kasa_engine_stats *s)
 {
     *s = e->st;
     s->keys = e->npost - e->deadpost;
-    s->memory =
-        (e->eq.cap + e->net.cap + e->types.cap + e->netpaths.cap + e->ids.cap) *
-            (sizeof(uint64_t) + sizeof(uint32_t)) +
-        e->cappost * sizeof(posting) + e->capinds * sizeof(ind) +
-        e->capnetp * sizeof(netpath);
+    s->memory = (e->eq.cap + e->net.cap + e->types.cap + e->netpaths.cap +
+                 e->ids.cap + e->internmap.cap) *
+                    (sizeof(uint64_t) + sizeof(uint32_t)) +
+                e->cappost * sizeof(posting) +
+                e->nblocks * IND_BLOCK * sizeof(ind) + e->textbytes +
+                e->capnetp * sizeof(netpath);
 }

@@ -311,7 +311,7 @@ json_t *kasa__obs_to_json(const kasa__obs *o)
             json_object_set(sdo, "objects", objects) != 0;
     for (i = 0; i < o->nobjs && !bad; i++) {
         json_t *obj = json_object();
-        char key[8];
+        char key[24];
         snprintf(key, sizeof(key), "%zu", i);
         bad = !obj ||
               json_object_set_new(obj, "type", json_string(o->objs[i])) != 0 ||
