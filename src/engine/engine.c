@@ -190,6 +190,10 @@ struct kasa_engine {
     size_t capcands;
     struct hit *hits;
     size_t caphits;
+    struct probe *probes;
+    size_t capprobes;
+    char *paths;
+    size_t pathcap;
     kasa_indicator shown; /* the indicator of the warning being made */
 };
 
@@ -307,6 +311,8 @@ void kasa_engine_free(kasa_engine *e)
     free(e->netp);
     free(e->cands);
     free(e->hits);
+    free(e->probes);
+    free(e->paths);
     free(e);
 }
 
@@ -786,12 +792,26 @@ struct hit {
 };
 typedef struct hit hit;
 
+/* A lookup in the big table, put off until every fact of the observation
+ * is known so that the memory it touches is fetched for all at once. */
+struct probe {
+    uint64_t key;
+    uint32_t pathoff, pathlen; /* in the event's paths */
+    const char *value;
+    size_t valuelen;
+};
+typedef struct probe probe;
+
 typedef struct event {
     kasa_engine *e;
     uint32_t *cands;
     size_t ncands, capcands;
     hit *hits;
     size_t nhits, caphits;
+    probe *probes;
+    size_t nprobes, capprobes;
+    char *paths;
+    size_t pathused, pathcap;
     kasa__arena arena;
     kasa_err err;
     const char *source;
@@ -903,6 +923,65 @@ static kasa_err probe_nets(event *v, const netpath *np, const kasa__fact *f)
     return KASA_OK;
 }
 
+/* Put off a lookup of the big table, fetching its slot meanwhile. */
+static kasa_err defer(event *v, const kasa__fact *f)
+{
+    const table *t = &v->e->eq;
+    uint64_t key = key_norm(kasa__key(f->where, f->value, f->valuelen));
+    probe *pr;
+
+    if (!t->cap)
+        return KASA_OK;
+    __builtin_prefetch(&t->keys[(size_t)(key ^ (key >> 29)) & (t->cap - 1)]);
+    if (v->nprobes == v->capprobes) {
+        size_t ncap = v->capprobes ? v->capprobes * 2 : 32;
+        probe *n = realloc(v->probes, ncap * sizeof(*n));
+        if (!n)
+            return KASA_ENOMEM;
+        v->probes = n;
+        v->capprobes = ncap;
+    }
+    if (f->pathlen > v->pathcap - v->pathused) {
+        size_t ncap = (v->pathcap + f->pathlen) * 2;
+        char *n = realloc(v->paths, ncap);
+        if (!n)
+            return KASA_ENOMEM;
+        v->paths = n;
+        v->pathcap = ncap;
+    }
+    pr = &v->probes[v->nprobes++];
+    pr->key = key;
+    pr->pathoff = (uint32_t)v->pathused;
+    pr->pathlen = (uint32_t)f->pathlen;
+    pr->value = f->value;
+    pr->valuelen = f->valuelen;
+    memcpy(v->paths + v->pathused, f->path, f->pathlen);
+    v->pathused += f->pathlen;
+    return KASA_OK;
+}
+
+/* The lookups put off. */
+static kasa_err run_probes(event *v)
+{
+    size_t i;
+    kasa_err err = KASA_OK;
+
+    for (i = 0; i < v->nprobes && err == KASA_OK; i++) {
+        const probe *pr = &v->probes[i];
+        uint32_t post = table_get(&v->e->eq, pr->key);
+        kasa__fact f;
+        if (!post)
+            continue;
+        f.where = 0;
+        f.path = v->paths + pr->pathoff;
+        f.pathlen = pr->pathlen;
+        f.value = pr->value;
+        f.valuelen = pr->valuelen;
+        err = found(v, post, &f);
+    }
+    return err;
+}
+
 static kasa_err on_fact(void *ctx, const kasa__fact *f)
 {
     event *v = ctx;
@@ -912,12 +991,7 @@ static kasa_err on_fact(void *ctx, const kasa__fact *f)
 
     if (!f->value)
         return found(v, table_get(&e->types, f->where), NULL);
-    err = table_get(&e->eqpaths, f->where)
-              ? found(v,
-                      table_get(&e->eq,
-                                kasa__key(f->where, f->value, f->valuelen)),
-                      f)
-              : KASA_OK;
+    err = table_get(&e->eqpaths, f->where) ? defer(v, f) : KASA_OK;
     if (err != KASA_OK || !e->nnetp)
         return err;
     np = table_get(&e->netpaths, f->where);
@@ -1075,6 +1149,10 @@ static void event_begin(kasa_engine *e, event *v)
     v->capcands = e->capcands;
     v->hits = e->hits;
     v->caphits = e->caphits;
+    v->probes = e->probes;
+    v->capprobes = e->capprobes;
+    v->paths = e->paths;
+    v->pathcap = e->pathcap;
     kasa__arena_init(&v->arena, NULL, 0);
     e->st.observed++;
     if (++e->epoch == 0) {
@@ -1092,6 +1170,10 @@ static kasa_err event_end(event *v, kasa_err err, kasa_diag *diag)
     v->e->capcands = v->capcands;
     v->e->hits = v->hits;
     v->e->caphits = v->caphits;
+    v->e->probes = v->probes;
+    v->e->capprobes = v->capprobes;
+    v->e->paths = v->paths;
+    v->e->pathcap = v->pathcap;
     kasa__arena_fini(&v->arena);
     if (err == KASA_ENOMEM)
         kasa__diag_at(diag, err, NULL, 0, 0, 0, "out of memory");
@@ -1144,6 +1226,8 @@ kasa_err kasa_engine_observe(kasa_engine *e, const kasa_observed *od, size_t i,
                              "kasa_engine_observe: no observed-data #%zu", i);
     event_begin(e, &v);
     err = kasa__observed_facts(od, i, e->lim.max_facts, on_fact, &v);
+    if (err == KASA_OK)
+        err = run_probes(&v);
     if (err == KASA_ELIMIT) {
         char what[160];
         snprintf(what, sizeof(what), "observed-data %s",
@@ -1174,6 +1258,8 @@ kasa_err kasa__engine_observe_obs(kasa_engine *e, const kasa__obs *o,
     v.source = o->source;
     v.time_us = o->first_us;
     err = kasa__obs_facts(o, e->lim.max_facts, on_fact, &v);
+    if (err == KASA_OK)
+        err = run_probes(&v);
     if (err == KASA_ELIMIT)
         err = too_many_facts(e, "the observation", diag);
     if (err == KASA_OK && v.ncands) {
