@@ -8,6 +8,7 @@
  * with its http section is matched like an http record.  docs/sensors.md
  * has the table of fields.
  */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "core/core.h"
@@ -53,7 +54,12 @@ enum {
     S_EMAIL_TO,
     S_EMAIL_CC,
     S_EMAIL_SUBJECT,
-    S_EMAIL_ATTACHMENT
+    S_EMAIL_ATTACHMENT,
+    S_EMAIL_MESSAGE_ID,
+    S_FLOW_PKTS_TOSERVER,
+    S_FLOW_PKTS_TOCLIENT,
+    S_FLOW_BYTES_TOSERVER,
+    S_FLOW_BYTES_TOCLIENT
 };
 
 static const kasa__jkey answer_keys[] = {{"rrname", S_DNS_ANS_RRNAME, NULL},
@@ -96,6 +102,13 @@ static const kasa__jkey email_keys[] = {
     {"cc", S_EMAIL_CC, NULL},
     {"subject", S_EMAIL_SUBJECT, NULL},
     {"attachment", S_EMAIL_ATTACHMENT, NULL},
+    {"message_id", S_EMAIL_MESSAGE_ID, NULL},
+    {NULL, 0, NULL}};
+static const kasa__jkey flow_keys[] = {
+    {"pkts_toserver", S_FLOW_PKTS_TOSERVER, NULL},
+    {"pkts_toclient", S_FLOW_PKTS_TOCLIENT, NULL},
+    {"bytes_toserver", S_FLOW_BYTES_TOSERVER, NULL},
+    {"bytes_toclient", S_FLOW_BYTES_TOCLIENT, NULL},
     {NULL, 0, NULL}};
 static const kasa__jkey eve_keys[] = {{"timestamp", S_TIMESTAMP, NULL},
                                       {"event_type", S_EVENT_TYPE, NULL},
@@ -111,6 +124,7 @@ static const kasa__jkey eve_keys[] = {{"timestamp", S_TIMESTAMP, NULL},
                                       {"fileinfo", 0, file_keys},
                                       {"smtp", 0, smtp_keys},
                                       {"email", 0, email_keys},
+                                      {"flow", 0, flow_keys},
                                       {NULL, 0, NULL}};
 
 /* A lower-case copy of a string value, in the scratch. */
@@ -125,6 +139,62 @@ static const char *lower(kasa__line *l, const kasa__jval *v, size_t *n)
     for (i = 0; i < *n; i++)
         out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
     return out;
+}
+
+/* A short string value as a C string in buf; false when it is not a
+ * string, is empty or does not fit. */
+static bool cstr(kasa__line *l, const kasa__jval *v, char *buf, size_t size)
+{
+    const char *s;
+    size_t n;
+
+    if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
+        n == 0 || n >= size)
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return true;
+}
+
+/* An address object for a string value.  Suricata writes an IPv6 address
+ * with every group in full ("2001:0db8:0000:...:0001"); indicators write
+ * it as RFC 5952 does ("2001:db8::1"), and equality is on the text, so
+ * it is rewritten as inet_ntop writes it. */
+static int addr(kasa__line *l, kasa__obs *o, const kasa__jval *v)
+{
+    char in[64], *out;
+    unsigned char bin[16];
+    int obj;
+
+    /* an address has no escapes; without a ':' it is IPv4 (or none) */
+    if (!v || v->kind != KASA__J_STR || v->escaped ||
+        !memchr(l->text + v->off, ':', v->len))
+        return kasa__line_addr(l, o, v);
+    if (!cstr(l, v, in, sizeof(in)) || inet_pton(AF_INET6, in, bin) != 1 ||
+        !(out = kasa__line_alloc(l, INET6_ADDRSTRLEN)) ||
+        !inet_ntop(AF_INET6, bin, out, INET6_ADDRSTRLEN))
+        return kasa__line_addr(l, o, v);
+    obj = kasa__obs_object(o, "ipv6-addr");
+    kasa__obs_str(o, obj, "value", out, strlen(out), false);
+    return obj;
+}
+
+static bool is_ip(kasa__line *l, const kasa__jval *v)
+{
+    char in[64];
+    unsigned char bin[16];
+    const char *s;
+
+    /* most hosts are names: an IPv4 address ends in a digit, an IPv6 one
+     * holds a ':' */
+    if (!v || v->kind != KASA__J_STR || v->len == 0)
+        return false;
+    s = l->text + v->off;
+    if (!v->escaped && !(s[v->len - 1] >= '0' && s[v->len - 1] <= '9') &&
+        !memchr(s, ':', v->len))
+        return false;
+    return cstr(l, v, in, sizeof(in)) && (inet_pton(AF_INET, in, bin) == 1 ||
+                                          inet_pton(AF_INET6, in, bin) == 1);
 }
 
 static int domain(kasa__line *l, kasa__obs *o, const kasa__jval *v)
@@ -145,7 +215,8 @@ static void dns(kasa__line *l, kasa__obs *o)
 
     for (v = kasa__line_get(l, S_DNS_RRNAME); v; v = kasa__line_next(l, v))
         name = domain(l, o, v);
-    /* answers: an A/AAAA is what the name resolves to, a CNAME a name */
+    /* answers: an A/AAAA is what the name resolves to, a CNAME a name; all
+     * hang from the name asked for, the end of a CNAME chain included */
     for (data = kasa__line_get(l, S_DNS_ANS_RDATA); data;
          data = kasa__line_next(l, data)) {
         const char *t = "";
@@ -161,42 +232,69 @@ static void dns(kasa__line *l, kasa__obs *o)
                 owner = name = domain(l, o, v);
         if (t && ((tn == 1 && t[0] == 'A') ||
                   (tn == 4 && memcmp(t, "AAAA", 4) == 0)))
-            obj = kasa__line_addr(l, o, data);
+            obj = addr(l, o, data);
         else if (t && tn == 5 && memcmp(t, "CNAME", 5) == 0)
             obj = domain(l, o, data);
         if (obj >= 0 && owner >= 0)
             kasa__obs_ref(o, owner, "resolves_to_refs", obj, true);
     }
     for (v = kasa__line_get(l, S_DNS_GROUPED_A); v; v = kasa__line_next(l, v))
-        kasa__obs_ref(o, name, "resolves_to_refs", kasa__line_addr(l, o, v),
-                      true);
+        kasa__obs_ref(o, name, "resolves_to_refs", addr(l, o, v), true);
     for (v = kasa__line_get(l, S_DNS_GROUPED_AAAA); v;
          v = kasa__line_next(l, v))
-        kasa__obs_ref(o, name, "resolves_to_refs", kasa__line_addr(l, o, v),
-                      true);
+        kasa__obs_ref(o, name, "resolves_to_refs", addr(l, o, v), true);
     for (v = kasa__line_get(l, S_DNS_GROUPED_CNAME); v;
          v = kasa__line_next(l, v))
         kasa__obs_ref(o, name, "resolves_to_refs", domain(l, o, v), true);
 }
 
-static void http(kasa__line *l, kasa__obs *o, int flow, const kasa__jval *port)
+/* A lower-case string property: STIX writes an HTTP method and version
+ * so ("get", "http/1.1"); Suricata as they were sent. */
+static void lower_prop(kasa__line *l, kasa__obs *o, int obj, const char *key,
+                       const kasa__jval *v)
+{
+    const char *s;
+    size_t n;
+
+    if (v && v->kind == KASA__J_STR && (s = lower(l, v, &n)) && n)
+        kasa__obs_str(o, obj, key, s, n, false);
+}
+
+static bool absolute(const char *u, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i + 3 <= n; i++)
+        if (memcmp(u + i, "://", 3) == 0)
+            return true;
+    return false;
+}
+
+static void http(kasa__line *l, kasa__obs *o, int flow)
 {
     const kasa__jval *host = kasa__line_get(l, S_HTTP_HOSTNAME);
     const kasa__jval *url = kasa__line_get(l, S_HTTP_URL);
+    const kasa__jval *port = kasa__line_get(l, S_HTTP_PORT);
     const char *h = NULL, *u = NULL, *pt = NULL;
     size_t hn = 0, un = 0, ptn = 0;
 
     if (!host && !url)
         return;
-    domain(l, o, host);
+    /* the Host header may name an address rather than a domain */
+    if (is_ip(l, host))
+        addr(l, o, host);
+    else
+        domain(l, o, host);
     if (host && host->kind == KASA__J_STR)
         h = kasa__line_str(l, host, &hn);
     if (url && url->kind == KASA__J_STR)
         u = kasa__line_str(l, url, &un);
-    if (port && (port->kind == KASA__J_INT))
+    if (port && port->kind == KASA__J_INT)
         pt = kasa__line_str(l, port, &ptn);
     if (u && un && u[0] == '/' && h && hn) {
-        /* the absolute URL the request was for */
+        /* the URI the request was for (RFC 9112, 3.3): its port is the
+         * Host header's (http_port), not the connection's: a fileinfo
+         * record's dest_port is the client's */
         bool show_port = pt && !(ptn == 2 && memcmp(pt, "80", 2) == 0);
         size_t n = 7 + hn + (show_port ? 1 + ptn : 0) + un;
         char *abs = kasa__line_alloc(l, n), *w = abs;
@@ -213,17 +311,19 @@ static void http(kasa__line *l, kasa__obs *o, int flow, const kasa__jval *port)
             kasa__obs_str(o, kasa__obs_object(o, "url"), "value", abs, n,
                           false);
         }
-    } else if (u && un) {
+    } else if (u && un && u[0] != '/' && absolute(u, un)) {
+        /* a proxy's request names the whole URL; CONNECT's "host:port"
+         * is none */
         kasa__obs_str(o, kasa__obs_object(o, "url"), "value", u, un, false);
     }
     if (flow < 0)
         return;
-    kasa__line_prop(l, o, flow, "extensions.http-request-ext.request_method",
-                    kasa__line_get(l, S_HTTP_METHOD), false);
+    lower_prop(l, o, flow, "extensions.http-request-ext.request_method",
+               kasa__line_get(l, S_HTTP_METHOD));
     kasa__line_prop(l, o, flow, "extensions.http-request-ext.request_value",
                     url, false);
-    kasa__line_prop(l, o, flow, "extensions.http-request-ext.request_version",
-                    kasa__line_get(l, S_HTTP_PROTOCOL), false);
+    lower_prop(l, o, flow, "extensions.http-request-ext.request_version",
+               kasa__line_get(l, S_HTTP_PROTOCOL));
     kasa__line_prop(l, o, flow,
                     "extensions.http-request-ext.request_header.Host", host,
                     false);
@@ -271,12 +371,23 @@ static void fileinfo(kasa__line *l, kasa__obs *o)
     const kasa__jval *sha1 = kasa__line_get(l, S_FILE_SHA1);
     const kasa__jval *sha256 = kasa__line_get(l, S_FILE_SHA256);
     const kasa__jval *size = kasa__line_get(l, S_FILE_SIZE);
+    const char *s;
+    size_t n, i;
     int f;
 
     if (!name && !md5 && !sha1 && !sha256)
         return;
     f = kasa__obs_object(o, "file");
-    kasa__line_prop(l, o, f, "name", name, false);
+    if (name && name->kind == KASA__J_STR &&
+        (s = kasa__line_str(l, name, &n))) {
+        /* Suricata names a file by the URL's path over HTTP and by its
+         * path on the share over SMB; a STIX file's name is the last
+         * step */
+        for (i = n; i > 0 && s[i - 1] != '/' && s[i - 1] != '\\'; i--)
+            ;
+        if (i < n)
+            kasa__obs_str(o, f, "name", s + i, n - i, false);
+    }
     kasa__line_prop(l, o, f, "hashes.MD5", md5, false);
     kasa__line_prop(l, o, f, "hashes.SHA-1", sha1, false);
     kasa__line_prop(l, o, f, "hashes.SHA-256", sha256, false);
@@ -284,36 +395,92 @@ static void fileinfo(kasa__line *l, kasa__obs *o)
         kasa__obs_int(o, f, "size", l->text + size->off, size->len);
 }
 
+/* The address in "Name <user@host>", "<user@host>" or "user@host", read
+ * as kasa__line_email reads it; NULL when there is none. */
+static const char *addr_spec(const char *s, size_t n, size_t *an)
+{
+    const char *lt = memchr(s, '<', n);
+    const char *gt = lt ? memchr(lt, '>', n - (size_t)(lt - s)) : NULL;
+
+    if (lt && gt) {
+        s = lt + 1;
+        n = (size_t)(gt - s);
+    }
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (!n || !memchr(s, '@', n))
+        return NULL;
+    *an = n;
+    return s;
+}
+
+/* An envelope address (MAIL FROM, RCPT TO) as an email-addr of its own,
+ * unless the headers gave one with the same value already. */
+static void envelope(kasa__line *l, kasa__obs *o, const kasa__jval *v)
+{
+    const char *s, *a;
+    size_t n, an, i;
+
+    if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
+        !(a = addr_spec(s, n, &an)))
+        return;
+    for (i = 0; i < o->nprops; i++) {
+        const kasa__prop *p = &o->props[i];
+        if (p->kind == KASA__PROP_STR && p->len == an &&
+            strcmp(o->objs[p->obj], "email-addr") == 0 &&
+            strcmp(p->key, "value") == 0 && memcmp(p->val, a, an) == 0)
+            return;
+    }
+    kasa__line_email(l, o, v);
+}
+
 static void mail(kasa__line *l, kasa__obs *o)
 {
     const kasa__jval *from = kasa__line_get(l, S_EMAIL_FROM);
+    const kasa__jval *to = kasa__line_get(l, S_EMAIL_TO);
+    const kasa__jval *cc = kasa__line_get(l, S_EMAIL_CC);
+    const kasa__jval *mail_from = kasa__line_get(l, S_SMTP_MAIL_FROM);
+    const kasa__jval *rcpt_to = kasa__line_get(l, S_SMTP_RCPT_TO);
     const kasa__jval *v;
-    int msg = -1, a;
+    int msg, a;
 
-    if (!from)
-        from = kasa__line_get(l, S_SMTP_MAIL_FROM);
-    if (!from && !kasa__line_get(l, S_EMAIL_TO) &&
-        !kasa__line_get(l, S_SMTP_RCPT_TO))
+    if (!from && !to && !cc && !mail_from && !rcpt_to)
         return;
     msg = kasa__obs_object(o, "email-message");
     kasa__line_prop(l, o, msg, "subject", kasa__line_get(l, S_EMAIL_SUBJECT),
                     false);
-    kasa__obs_ref(o, msg, "from_ref", kasa__line_email(l, o, from), false);
-    if (kasa__line_get(l, S_EMAIL_FROM) && kasa__line_get(l, S_SMTP_MAIL_FROM))
-        kasa__obs_ref(
-            o, msg, "sender_ref",
-            kasa__line_email(l, o, kasa__line_get(l, S_SMTP_MAIL_FROM)), false);
-    v = kasa__line_get(l, S_EMAIL_TO);
-    for (v = v ? v : kasa__line_get(l, S_SMTP_RCPT_TO); v;
-         v = kasa__line_next(l, v))
+    kasa__line_prop(l, o, msg, "message_id",
+                    kasa__line_get(l, S_EMAIL_MESSAGE_ID), false);
+    /* who wrote to whom is the headers' to say; without them, the
+     * envelope's (MAIL FROM, RCPT TO) is the best there is */
+    kasa__obs_ref(o, msg, "from_ref",
+                  kasa__line_email(l, o, from ? from : mail_from), false);
+    for (v = to ? to : rcpt_to; v; v = kasa__line_next(l, v))
         kasa__obs_ref(o, msg, "to_refs", kasa__line_email(l, o, v), true);
-    for (v = kasa__line_get(l, S_EMAIL_CC); v; v = kasa__line_next(l, v))
+    for (v = cc; v; v = kasa__line_next(l, v))
         kasa__obs_ref(o, msg, "cc_refs", kasa__line_email(l, o, v), true);
+    /* an envelope is no header (sender_ref is the Sender header's): its
+     * addresses are observed unreferenced; a Bcc recipient is only there */
+    if (from)
+        envelope(l, o, mail_from);
+    for (v = to ? rcpt_to : NULL; v; v = kasa__line_next(l, v))
+        envelope(l, o, v);
     for (v = kasa__line_get(l, S_EMAIL_ATTACHMENT); v;
          v = kasa__line_next(l, v)) {
         a = kasa__obs_object(o, "file");
         kasa__line_prop(l, o, a, "name", v, false);
     }
+}
+
+static void count(kasa__line *l, kasa__obs *o, int flow, const char *key,
+                  uint8_t slot)
+{
+    const kasa__jval *v = kasa__line_get(l, slot);
+
+    if (v && v->kind == KASA__J_INT)
+        kasa__obs_int(o, flow, key, l->text + v->off, v->len);
 }
 
 static kasa_err decode(kasa__line *l, kasa__obs *o, const char *log,
@@ -322,8 +489,8 @@ static kasa_err decode(kasa__line *l, kasa__obs *o, const char *log,
     const kasa__jval *ts = kasa__line_get(l, S_TIMESTAMP);
     const kasa__jval *type = kasa__line_get(l, S_EVENT_TYPE);
     const kasa__jval *v;
-    const char *s;
-    size_t n;
+    const char *s, *t;
+    size_t n, tn = 0;
     int64_t us;
     int src, dst, flow;
 
@@ -336,13 +503,13 @@ static kasa_err decode(kasa__line *l, kasa__obs *o, const char *log,
         return kasa__diag_at(diag, KASA_EDATA, NULL, 0, 0, 0,
                              "EVE record without a valid timestamp");
     kasa__obs_reset(o, us, us);
-    s = kasa__line_str(l, type, &n);
-    if (s)
+    t = kasa__line_str(l, type, &tn);
+    if (t)
         snprintf(l->source, sizeof(l->source), "eve:%.*s",
-                 (int)(n > 40 ? 40 : n), s);
+                 (int)(tn > 40 ? 40 : tn), t);
 
-    src = kasa__line_addr(l, o, kasa__line_get(l, S_SRC_IP));
-    dst = kasa__line_addr(l, o, kasa__line_get(l, S_DEST_IP));
+    src = addr(l, o, kasa__line_get(l, S_SRC_IP));
+    dst = addr(l, o, kasa__line_get(l, S_DEST_IP));
     flow = -1;
     if (src >= 0 || dst >= 0) {
         flow = kasa__obs_object(o, "network-traffic");
@@ -362,9 +529,16 @@ static kasa_err decode(kasa__line *l, kasa__obs *o, const char *log,
             strncmp(s, "failed", n) != 0)
             kasa__obs_str(o, flow, "protocols", s, n, true);
     }
+    if (flow >= 0 && t && tn == 4 && memcmp(t, "flow", 4) == 0) {
+        /* a flow record's tuple is the flow's, client first; an alert's
+         * is its packet's, and its counters are left alone */
+        count(l, o, flow, "src_byte_count", S_FLOW_BYTES_TOSERVER);
+        count(l, o, flow, "dst_byte_count", S_FLOW_BYTES_TOCLIENT);
+        count(l, o, flow, "src_packets", S_FLOW_PKTS_TOSERVER);
+        count(l, o, flow, "dst_packets", S_FLOW_PKTS_TOCLIENT);
+    }
     dns(l, o);
-    v = kasa__line_get(l, S_HTTP_PORT);
-    http(l, o, flow, v ? v : kasa__line_get(l, S_DEST_PORT));
+    http(l, o, flow);
     tls(l, o);
     fileinfo(l, o);
     mail(l, o);

@@ -3,9 +3,11 @@
  * ssl, x509 and smtp.  Zeek names its fields flat ("id.orig_h" is one key,
  * not a path), and writes times as seconds since 1970 or, with
  * JSON::TS_ISO8601, as text; both are read.  Like eve.c, every field a
- * record carries is read whichever log it came from; the log's name only
- * labels the warnings.  docs/sensors.md has the table of fields.
+ * record carries is read whichever log it came from; the log's name
+ * labels the warnings and stands for the protocol of a log that does not
+ * name it.  docs/sensors.md has the table of fields.
  */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "core/core.h"
@@ -48,7 +50,13 @@ enum {
     Z_RCPTTO,
     Z_FROM,
     Z_TO,
-    Z_CC
+    Z_CC,
+    Z_MSG_ID,
+    Z_ORIG_BYTES,
+    Z_RESP_BYTES,
+    Z_ORIG_PKTS,
+    Z_RESP_PKTS,
+    Z_SOURCE
 };
 
 static const kasa__jkey zeek_keys[] = {
@@ -89,6 +97,12 @@ static const kasa__jkey zeek_keys[] = {
     {"from", Z_FROM, NULL},
     {"to", Z_TO, NULL},
     {"cc", Z_CC, NULL},
+    {"msg_id", Z_MSG_ID, NULL},
+    {"orig_bytes", Z_ORIG_BYTES, NULL},
+    {"resp_bytes", Z_RESP_BYTES, NULL},
+    {"orig_pkts", Z_ORIG_PKTS, NULL},
+    {"resp_pkts", Z_RESP_PKTS, NULL},
+    {"source", Z_SOURCE, NULL},
     {NULL, 0, NULL}};
 
 static int domain(kasa__line *l, kasa__obs *o, const kasa__jval *v)
@@ -102,26 +116,73 @@ static int domain(kasa__line *l, kasa__obs *o, const kasa__jval *v)
     return obj;
 }
 
-/* Is the string value an address (Zeek's answers mix names and
- * addresses)? */
+/* Is the string value an IP address?  Zeek's DNS answers mix addresses,
+ * names and the text of other records ("TXT 32 v=spf1 include:..."), and
+ * a Host header may name an address. */
 static bool is_addr(kasa__line *l, const kasa__jval *v)
 {
-    size_t n, i;
-    const char *s = kasa__line_str(l, v, &n);
+    char in[64];
+    unsigned char bin[16];
+    const char *s;
+    size_t n;
 
-    if (!s || !n)
+    if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
+        n == 0 || n >= sizeof(in))
         return false;
-    if (memchr(s, ':', n))
-        return true;
+    /* most are names: an IPv4 address ends in a digit, an IPv6 one holds
+     * a ':' */
+    if (!(s[n - 1] >= '0' && s[n - 1] <= '9') && !memchr(s, ':', n))
+        return false;
+    memcpy(in, s, n);
+    in[n] = '\0';
+    return inet_pton(AF_INET, in, bin) == 1 ||
+           inet_pton(AF_INET6, in, bin) == 1;
+}
+
+/* Could the string value be a domain name?  Not the text of a TXT, SOA
+ * or unknown record, which Zeek writes with spaces ("TXT 11 hello"). */
+static bool is_name(kasa__line *l, const kasa__jval *v)
+{
+    const char *s;
+    size_t n, i;
+
+    if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
+        n == 0)
+        return false;
     for (i = 0; i < n; i++)
-        if (!(s[i] == '.' || (s[i] >= '0' && s[i] <= '9')))
+        if ((unsigned char)s[i] <= ' ' || s[i] == '<' || s[i] == '>')
             return false;
     return true;
 }
 
-static void flow_part(kasa__line *l, kasa__obs *o)
+/* A lower-case copy of a string value, in the scratch. */
+static const char *lower(kasa__line *l, const kasa__jval *v, size_t *n)
+{
+    const char *s = kasa__line_str(l, v, n);
+    char *out;
+    size_t i;
+
+    if (!s || !(out = kasa__line_alloc(l, *n)))
+        return NULL;
+    for (i = 0; i < *n; i++)
+        out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
+    return out;
+}
+
+static void count(kasa__line *l, kasa__obs *o, int flow, const char *key,
+                  uint8_t slot)
+{
+    const kasa__jval *v = kasa__line_get(l, slot);
+
+    if (v && v->kind == KASA__J_INT)
+        kasa__obs_int(o, flow, key, l->text + v->off, v->len);
+}
+
+/* `log` is the log the record is from ("http"), or NULL. */
+static void flow_part(kasa__line *l, kasa__obs *o, const char *log)
 {
     const kasa__jval *v;
+    bool named = false;
     int src = kasa__line_addr(l, o, kasa__line_get(l, Z_ORIG_H));
     int dst = kasa__line_addr(l, o, kasa__line_get(l, Z_RESP_H));
     int flow;
@@ -139,30 +200,63 @@ static void flow_part(kasa__line *l, kasa__obs *o)
     v = kasa__line_get(l, Z_RESP_P);
     if (v && v->kind == KASA__J_INT)
         kasa__obs_int(o, flow, "dst_port", l->text + v->off, v->len);
-    kasa__line_prop(l, o, flow, "protocols", kasa__line_get(l, Z_PROTO), true);
+    v = kasa__line_get(l, Z_PROTO);
+    if (v && v->kind == KASA__J_STR && (s = kasa__line_str(l, v, &n)) && n) {
+        kasa__obs_str(o, flow, "protocols", s, n, true);
+        named = true;
+    }
     v = kasa__line_get(l, Z_SERVICE);
     if (v && v->kind == KASA__J_STR && (s = kasa__line_str(l, v, &n)) && n) {
         /* "ssl,http" names several */
         while (n) {
             const char *comma = memchr(s, ',', n);
             size_t k = comma ? (size_t)(comma - s) : n;
-            if (k)
+            if (k) {
                 kasa__obs_str(o, flow, "protocols", s, k, true);
+                named = true;
+            }
             if (!comma)
                 break;
             s = comma + 1;
             n -= k + 1;
         }
     }
+    /* STIX requires protocols, and only conn.log and dns.log say them:
+     * the others are named by their log, files.log by its "source" */
+    v = kasa__line_get(l, Z_SOURCE);
+    if (!named && log && strcmp(log, "files") == 0 && v &&
+        v->kind == KASA__J_STR && (s = lower(l, v, &n)) && n)
+        kasa__obs_str(o, flow, "protocols", s, n, true);
+    else if (!named && log &&
+             (strcmp(log, "http") == 0 || strcmp(log, "ssl") == 0 ||
+              strcmp(log, "smtp") == 0))
+        kasa__obs_str(o, flow, "protocols", log, strlen(log), true);
+    /* conn.log */
+    count(l, o, flow, "src_byte_count", Z_ORIG_BYTES);
+    count(l, o, flow, "dst_byte_count", Z_RESP_BYTES);
+    count(l, o, flow, "src_packets", Z_ORIG_PKTS);
+    count(l, o, flow, "dst_packets", Z_RESP_PKTS);
     if (kasa__line_get(l, Z_METHOD) || kasa__line_get(l, Z_URI)) {
-        kasa__line_prop(l, o, flow,
-                        "extensions.http-request-ext.request_method",
-                        kasa__line_get(l, Z_METHOD), false);
+        /* STIX writes the method and the version in lower case ("get",
+         * "http/1.1"); Zeek writes them as sent and the version bare */
+        v = kasa__line_get(l, Z_METHOD);
+        if (v && v->kind == KASA__J_STR && (s = lower(l, v, &n)) && n)
+            kasa__obs_str(o, flow, "extensions.http-request-ext.request_method",
+                          s, n, false);
         kasa__line_prop(l, o, flow, "extensions.http-request-ext.request_value",
                         kasa__line_get(l, Z_URI), false);
-        kasa__line_prop(l, o, flow,
-                        "extensions.http-request-ext.request_version",
-                        kasa__line_get(l, Z_VERSION), false);
+        v = kasa__line_get(l, Z_VERSION);
+        if (v && v->kind == KASA__J_STR && (s = lower(l, v, &n)) && n) {
+            bool bare = !memchr(s, '/', n);
+            char *ver = kasa__line_alloc(l, n + (bare ? 5 : 0));
+            if (ver) {
+                memcpy(ver, "http/", bare ? 5 : 0);
+                memcpy(ver + (bare ? 5 : 0), s, n);
+                kasa__obs_str(o, flow,
+                              "extensions.http-request-ext.request_version",
+                              ver, n + (bare ? 5 : 0), false);
+            }
+        }
         kasa__line_prop(l, o, flow,
                         "extensions.http-request-ext.request_header.Host",
                         kasa__line_get(l, Z_HOST), false);
@@ -181,7 +275,9 @@ static void dns(kasa__line *l, kasa__obs *o)
     int name = domain(l, o, kasa__line_get(l, Z_QUERY));
 
     for (v = kasa__line_get(l, Z_ANSWERS); v; v = kasa__line_next(l, v)) {
-        int obj = is_addr(l, v) ? kasa__line_addr(l, o, v) : domain(l, o, v);
+        int obj = is_addr(l, v)   ? kasa__line_addr(l, o, v)
+                  : is_name(l, v) ? domain(l, o, v)
+                                  : -1;
         kasa__obs_ref(o, name, "resolves_to_refs", obj, true);
     }
 }
@@ -191,17 +287,33 @@ static void http(kasa__line *l, kasa__obs *o)
     const kasa__jval *host = kasa__line_get(l, Z_HOST);
     const kasa__jval *uri = kasa__line_get(l, Z_URI);
     const kasa__jval *port = kasa__line_get(l, Z_RESP_P);
-    const char *h, *u, *pt = NULL;
-    size_t hn, un, ptn = 0;
+    const char *h = NULL, *u, *pt = NULL;
+    size_t hn = 0, un, i, ptn = 0;
 
-    if (!host || !uri || host->kind != KASA__J_STR || uri->kind != KASA__J_STR)
+    if (host && host->kind == KASA__J_STR) {
+        /* the Host header may name an address rather than a domain */
+        if (is_addr(l, host))
+            kasa__line_addr(l, o, host);
+        else
+            domain(l, o, host);
+        h = kasa__line_str(l, host, &hn);
+    }
+    if (!uri || uri->kind != KASA__J_STR || !(u = kasa__line_str(l, uri, &un)))
         return;
-    domain(l, o, host);
-    h = kasa__line_str(l, host, &hn);
-    u = kasa__line_str(l, uri, &un);
+    if (un && u[0] != '/') {
+        /* a proxy's request names the whole URL; CONNECT's "host:port"
+         * is none */
+        for (i = 0; i + 3 <= un; i++)
+            if (memcmp(u + i, "://", 3) == 0) {
+                kasa__obs_str(o, kasa__obs_object(o, "url"), "value", u, un,
+                              false);
+                break;
+            }
+        return;
+    }
     if (port && port->kind == KASA__J_INT)
         pt = kasa__line_str(l, port, &ptn);
-    if (h && u && hn && un && u[0] == '/') {
+    if (h && hn && un && u[0] == '/') {
         bool show_port = pt && !(ptn == 2 && memcmp(pt, "80", 2) == 0);
         size_t n = 7 + hn + (show_port ? 1 + ptn : 0) + un;
         char *abs = kasa__line_alloc(l, n), *w = abs;
@@ -246,7 +358,8 @@ static void files(kasa__line *l, kasa__obs *o)
 static void certs(kasa__line *l, kasa__obs *o)
 {
     const kasa__jval *v;
-    bool mail = kasa__line_get(l, Z_MAILFROM) || kasa__line_get(l, Z_RCPTTO);
+    bool mail = kasa__line_get(l, Z_MAILFROM) || kasa__line_get(l, Z_RCPTTO) ||
+                kasa__line_get(l, Z_FROM) || kasa__line_get(l, Z_TO);
     int cert;
 
     domain(l, o, kasa__line_get(l, Z_SERVER_NAME));
@@ -282,30 +395,76 @@ static void certs(kasa__line *l, kasa__obs *o)
         domain(l, o, v);
 }
 
+/* The address in "Name <user@host>", "<user@host>" or "user@host", read
+ * as kasa__line_email reads it; NULL when there is none. */
+static const char *addr_spec(const char *s, size_t n, size_t *an)
+{
+    const char *lt = memchr(s, '<', n);
+    const char *gt = lt ? memchr(lt, '>', n - (size_t)(lt - s)) : NULL;
+
+    if (lt && gt) {
+        s = lt + 1;
+        n = (size_t)(gt - s);
+    }
+    while (n && (*s == ' ' || *s == '\t'))
+        s++, n--;
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        n--;
+    if (!n || !memchr(s, '@', n))
+        return NULL;
+    *an = n;
+    return s;
+}
+
+/* An envelope address (mailfrom, rcptto) as an email-addr of its own,
+ * unless the headers gave one with the same value already. */
+static void envelope(kasa__line *l, kasa__obs *o, const kasa__jval *v)
+{
+    const char *s, *a;
+    size_t n, an, i;
+
+    if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
+        !(a = addr_spec(s, n, &an)))
+        return;
+    for (i = 0; i < o->nprops; i++) {
+        const kasa__prop *p = &o->props[i];
+        if (p->kind == KASA__PROP_STR && p->len == an &&
+            strcmp(o->objs[p->obj], "email-addr") == 0 &&
+            strcmp(p->key, "value") == 0 && memcmp(p->val, a, an) == 0)
+            return;
+    }
+    kasa__line_email(l, o, v);
+}
+
 static void smtp(kasa__line *l, kasa__obs *o)
 {
     const kasa__jval *from = kasa__line_get(l, Z_FROM);
+    const kasa__jval *to = kasa__line_get(l, Z_TO);
     const kasa__jval *mailfrom = kasa__line_get(l, Z_MAILFROM);
+    const kasa__jval *rcptto = kasa__line_get(l, Z_RCPTTO);
     const kasa__jval *v;
     int msg;
 
-    if (!from && !mailfrom && !kasa__line_get(l, Z_RCPTTO) &&
-        !kasa__line_get(l, Z_TO))
+    if (!from && !to && !mailfrom && !rcptto)
         return;
     msg = kasa__obs_object(o, "email-message");
+    /* who wrote to whom is the headers' to say; without them, the
+     * envelope's (mailfrom, rcptto) is the best there is */
     kasa__obs_ref(o, msg, "from_ref",
                   kasa__line_email(l, o, from ? from : mailfrom), false);
-    if (from && mailfrom)
-        kasa__obs_ref(o, msg, "sender_ref", kasa__line_email(l, o, mailfrom),
-                      false);
-    v = kasa__line_get(l, Z_TO);
-    for (v = v ? v : kasa__line_get(l, Z_RCPTTO); v; v = kasa__line_next(l, v))
+    for (v = to ? to : rcptto; v; v = kasa__line_next(l, v))
         kasa__obs_ref(o, msg, "to_refs", kasa__line_email(l, o, v), true);
     for (v = kasa__line_get(l, Z_CC); v; v = kasa__line_next(l, v))
         kasa__obs_ref(o, msg, "cc_refs", kasa__line_email(l, o, v), true);
-    if (kasa__line_get(l, Z_MAILFROM) || kasa__line_get(l, Z_RCPTTO))
-        kasa__line_prop(l, o, msg, "subject", kasa__line_get(l, Z_SUBJECT),
-                        false);
+    /* an envelope is no header (sender_ref is the Sender header's): its
+     * addresses are observed unreferenced; a Bcc recipient is only there */
+    if (from)
+        envelope(l, o, mailfrom);
+    for (v = to ? rcptto : NULL; v; v = kasa__line_next(l, v))
+        envelope(l, o, v);
+    kasa__line_prop(l, o, msg, "subject", kasa__line_get(l, Z_SUBJECT), false);
+    kasa__line_prop(l, o, msg, "message_id", kasa__line_get(l, Z_MSG_ID),
+                    false);
 }
 
 static kasa_err decode(kasa__line *l, kasa__obs *o, const char *log,
@@ -325,13 +484,17 @@ static kasa_err decode(kasa__line *l, kasa__obs *o, const char *log,
     if (!s || !kasa__sensor_time(s, n, ts->kind != KASA__J_STR, &us))
         return kasa__diag_at(diag, KASA_EDATA, NULL, 0, 0, 0,
                              "Zeek record with an invalid ts");
+    /* JSON::TS_MILLIS writes milliseconds, as an integer: twelve digits
+     * and more would be seconds past the year 5000 */
+    if (ts->kind == KASA__J_INT && n >= 12)
+        us /= 1000;
     kasa__obs_reset(o, us, us);
     if (path && path->kind == KASA__J_STR && (s = kasa__line_str(l, path, &n)))
         snprintf(l->source, sizeof(l->source), "zeek:%.*s",
                  (int)(n > 40 ? 40 : n), s);
     else
         snprintf(l->source, sizeof(l->source), "zeek:%s", log ? log : "log");
-    flow_part(l, o);
+    flow_part(l, o, l->source + 5);
     dns(l, o);
     http(l, o);
     files(l, o);
