@@ -77,10 +77,56 @@ uint64_t kasa__key(uint64_t where, const char *val, size_t len)
     return XXH3_64bits_withSeed(val, len, where);
 }
 
+/* A dotted-quad IPv4 address read as glibc's inet_pton4 reads it (no
+ * leading zeros, four octets of at most 255); false for anything else,
+ * which kasa__ip_parse then reads.  Sensors read an address per line:
+ * this spares them inet_pton's copy and call. */
+static bool quad(const char *s, size_t n, uint8_t out[4])
+{
+    unsigned octets = 0, cur = 0;
+    bool digit = false;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        char ch = s[i];
+        if (ch >= '0' && ch <= '9') {
+            if (digit && cur == 0)
+                return false;
+            cur = cur * 10 + (unsigned)(ch - '0');
+            if (cur > 255)
+                return false;
+            if (!digit) {
+                if (++octets > 4)
+                    return false;
+                digit = true;
+            }
+        } else if (ch == '.' && digit) {
+            if (octets == 4)
+                return false;
+            out[octets - 1] = (uint8_t)cur;
+            cur = 0;
+            digit = false;
+        } else {
+            return false;
+        }
+    }
+    if (octets < 4 || !digit)
+        return false;
+    out[3] = (uint8_t)cur;
+    return true;
+}
+
 bool kasa__ip_read(const char *s, size_t n, bool *v6, unsigned *prefix,
                    uint8_t addr[16])
 {
     ip_net net;
+
+    if (n <= 15 && quad(s, n, addr)) {
+        memset(addr + 4, 0, 12);
+        *v6 = false;
+        *prefix = 32;
+        return true;
+    }
 
     if (!kasa__ip_parse(s, n, &net))
         return false;

@@ -347,8 +347,10 @@ kasa_err kasa_sensor_line(kasa_sensor *s, const char *line, size_t len,
     }
     if (!kasa__jscan_run(&l->scan, line, len, s->decoder->schema)) {
         s->st.malformed++;
-        return kasa__diag_at(diag, KASA_EJSON, line, len, l->scan.err_off, 1,
-                             "%s", l->scan.err);
+        /* at the end of the line (a truncated one) the offset is len:
+         * the diagnostic points after the last byte, at nothing */
+        return kasa__diag_at(diag, KASA_EJSON, line, len, l->scan.err_off,
+                             l->scan.err_off < len ? 1 : 0, "%s", l->scan.err);
     }
     /* room for every string the decoder may make from this line */
     if (l->cap < 2 * len + 4096) {

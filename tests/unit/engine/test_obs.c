@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
 #include <cmocka.h>
 
 #include "engine/engine.h"
@@ -277,9 +278,42 @@ static void test_engine_matches_both_alike(void **state)
     kasa_engine_free(b);
 }
 
+/* kasa__ip_read's fast path for IPv4 reads exactly what inet_pton does. */
+static void test_ip_read_is_inet_pton(void **state)
+{
+    static const char alphabet[] = "0123456789.:/a";
+    unsigned round, agree = 0;
+
+    (void)state;
+    for (round = 0; round < 200000; round++) {
+        char s[20];
+        unsigned char want[16];
+        uint8_t got[16];
+        unsigned n = 1 + rnd(16), i, prefix;
+        bool v6, ok;
+        int w;
+        for (i = 0; i < n; i++)
+            s[i] = round % 2 ? alphabet[rnd(11)] : alphabet[rnd(14)];
+        s[n] = '\0';
+        if (round % 4 == 0) /* mostly well-formed quads */
+            n = (unsigned)snprintf(s, sizeof(s), "%u.%u.%u.%u", rnd(300),
+                                   rnd(260), rnd(10) ? rnd(256) : 0, rnd(999));
+        ok = kasa__ip_read(s, n, &v6, &prefix, got);
+        w = memchr(s, '/', n) ? -1 : inet_pton(AF_INET, s, want);
+        if (w < 0 || memchr(s, ':', n))
+            continue; /* networks and IPv6 take the slow path */
+        if (ok != (w == 1) ||
+            (ok && (v6 || prefix != 32 || memcmp(got, want, 4) != 0)))
+            fail_msg("'%s': inet_pton says %d, kasa__ip_read %d", s, w, ok);
+        agree++;
+    }
+    assert_true(agree > 100000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ip_read_is_inet_pton),
         cmocka_unit_test(test_facts_are_those_of_the_json),
         cmocka_unit_test(test_engine_matches_both_alike),
     };
