@@ -18,12 +18,12 @@
 
 #define KASA__JSCAN_MAX_VALS  256u  /* values recorded per line */
 #define KASA__JSCAN_MAX_DEPTH 2048u /* as jansson's JSON_PARSER_MAX_DEPTH */
-#define KASA__JSCAN_MAX_KEYS  32u   /* keys of one schema level */
 
-/* A schema level: an array of keys ended by one with a NULL name.  A key
- * with a slot records its value when it is a scalar, and each scalar of it
- * when it is a list; a key with children is looked into when its value is
- * an object, and into each object of it when it is a list. */
+/* A schema level: an array of keys, as many as need be, ended by one with
+ * a NULL name.  A key with a slot records its value when it is a scalar,
+ * and each scalar of it when it is a list; a key with children is looked
+ * into when its value is an object, and into each object of it when it is
+ * a list. */
 typedef struct kasa__jkey {
     const char *name;
     uint8_t slot; /* 0: not recorded */
