@@ -54,6 +54,20 @@ int kasa_cli_audit(int argc, char **argv);
 /* The sensor (cmd_watch.c). */
 int kasa_cli_watch(int argc, char **argv);
 
+/* Warnings to syslog as RFC 5424 messages over a datagram socket
+ * (syslog.c): `target` is "local" (/dev/log), "unix:PATH" or
+ * "udp:HOST:PORT".  open prints why it fails and returns NULL. */
+typedef struct kasa_cli_syslog kasa_cli_syslog;
+kasa_cli_syslog *kasa_cli_syslog_open(const char *target);
+void kasa_cli_syslog_close(kasa_cli_syslog *s);
+/* One message: facility local0, severity warning, MSGID "warning",
+ * structured data [kasa@32473 indicator=... source=...], `msg` as its
+ * text.  A message the socket refuses is counted, not fatal. */
+void kasa_cli_syslog_send(kasa_cli_syslog *s, const char *time,
+                          const char *indicator, const char *source,
+                          const char *msg);
+unsigned long kasa_cli_syslog_failed(const kasa_cli_syslog *s);
+
 /* Options of a subcommand, for kasa_cli_getopt. */
 enum { KASA_CLI_FLAG, KASA_CLI_VALUE, KASA_CLI_LIST };
 #define KASA_CLI_LIST_MAX 64

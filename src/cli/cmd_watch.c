@@ -46,6 +46,7 @@ typedef struct watch {
     kasa_engine *engine;
     kasa_sensor *sensor;
     kasa_sightings *sightings; /* NULL with --no-sightings */
+    kasa_cli_syslog *syslog;   /* NULL without --syslog */
     kasa_sensor_format format;
     FILE *out;
     char *since; /* the store's change point */
@@ -209,6 +210,9 @@ static kasa_err on_match(void *ctx, const kasa_match *m)
         return KASA_ENOMEM;
     fputs(line, w->out);
     fputc('\n', w->out);
+    if (w->syslog)
+        kasa_cli_syslog_send(w->syslog, now, in->id,
+                             m->source ? m->source : "stix", line);
     free(line);
     return KASA_OK;
 }
@@ -237,6 +241,9 @@ static void summary(watch *w, FILE *f)
             (unsigned long long)(e.memory / 1024),
             (unsigned long long)e.evictions, (unsigned long long)e.eval_errors,
             (unsigned long long)w->sightings_stored);
+    if (w->syslog && kasa_cli_syslog_failed(w->syslog))
+        fprintf(f, "kasa watch: %lu warnings could not be sent to syslog\n",
+                kasa_cli_syslog_failed(w->syslog));
     fflush(f);
 }
 
@@ -430,7 +437,7 @@ int kasa_cli_watch(int argc, char **argv)
 {
     const char *format = "eve", *store_uri = NULL, *output = NULL,
                *zeek_log = NULL, *reload_s = NULL, *sightings = "sightings",
-               *identity = NULL, **args;
+               *identity = NULL, *syslog_target = NULL, **args;
     int follow = 0, no_sightings = 0, rc = KASA_CLI_EXIT_ERROR;
     size_t nargs = 0, i;
     watch w;
@@ -446,6 +453,7 @@ int kasa_cli_watch(int argc, char **argv)
         {"--sightings", 0, KASA_CLI_VALUE, &sightings},
         {"--no-sightings", 0, KASA_CLI_FLAG, &no_sightings},
         {"--identity", 0, KASA_CLI_VALUE, &identity},
+        {"--syslog", 0, KASA_CLI_VALUE, &syslog_target},
         {NULL, 0, 0, NULL},
     };
 
@@ -506,6 +514,8 @@ int kasa_cli_watch(int argc, char **argv)
         fprintf(stderr, "kasa: error: %s: %s\n", output, strerror(errno));
         goto out;
     }
+    if (syslog_target && !(w.syslog = kasa_cli_syslog_open(syslog_target)))
+        goto out;
     w.engine = kasa_engine_new(NULL);
     if (!w.engine)
         goto out;
@@ -532,6 +542,7 @@ int kasa_cli_watch(int argc, char **argv)
     }
 out:
     kasa_sightings_free(w.sightings);
+    kasa_cli_syslog_close(w.syslog);
     if (w.out && w.out != stdout)
         fclose(w.out);
     kasa_sensor_free(w.sensor);

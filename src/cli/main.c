@@ -329,6 +329,9 @@ static const kasa_cli_topic kasa_cli_topics[] = {
      "  --no-sightings      only warn; store no sightings\n"
      "  --identity ID       this node's STIX identity (default: organisation\n"
      "                      'local', made when missing)\n"
+     "  --syslog TARGET     also send each warning to syslog as an RFC 5424\n"
+     "                      message: local (/dev/log), unix:PATH or\n"
+     "                      udp:HOST:PORT\n"
      "  -h, --help          show this help\n"},
     {"help",
      "usage: kasa help [<command>]\n"
