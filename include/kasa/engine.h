@@ -125,6 +125,52 @@ KASA_WARN_UNUSED
 kasa_err kasa_engine_observe(kasa_engine *e, const kasa_observed *od, size_t i,
                              kasa_match_fn fn, void *ctx, kasa_diag *diag);
 
+/* -- the allowlist: values never to warn on ---------------------------------
+ *
+ * Like MISP's warninglists: well-known resolvers, the largest domains,
+ * private networks.  A warning whose every matched field holds a listed
+ * value is not made (it is counted as suppressed); a field is listed when
+ * its value is a listed string, an address inside a listed network, a name
+ * under a listed domain, or a URL whose host is one.  Indicators found by
+ * type only have no matched fields and are never suppressed.  When an
+ * indicator is put, each value or network it names that the list holds is
+ * reported, so that whoever shared it can be told.
+ */
+typedef struct kasa_allowlist kasa_allowlist;
+
+kasa_allowlist *kasa_allowlist_new(void);
+void kasa_allowlist_free(kasa_allowlist *a);
+
+/*
+ * Add the entries of a file: a MISP warninglist (a JSON object with "name",
+ * "type" one of "string", "hostname", "cidr", and "list"), or text with one
+ * value per line ('#' starts a comment; a value that reads as an address or
+ * a network is one, any other is a hostname: itself and every name under
+ * it).  KASA_EIO, KASA_EJSON or KASA_EINVALID (a type kasa does not
+ * handle, such as "regex" or "substring") with `diag` saying where.
+ */
+kasa_err kasa_allowlist_load(kasa_allowlist *a, const char *path,
+                             kasa_diag *diag) KASA_WARN_UNUSED;
+
+/* Add one entry of `kind` ("string", "hostname" or "cidr") to the list
+ * named `list`.  KASA_EINVALID for a network that does not parse. */
+kasa_err kasa_allowlist_add(kasa_allowlist *a, const char *kind,
+                            const char *value, const char *list,
+                            kasa_diag *diag) KASA_WARN_UNUSED;
+
+/* The name of a list that holds `value`, or NULL. */
+const char *kasa_allowlist_find(const kasa_allowlist *a, const char *value,
+                                size_t len);
+
+/* Called for each listed value an indicator names, when it is put. */
+typedef void (*kasa_allowed_fn)(void *ctx, const kasa_indicator *ind,
+                                const char *value, const char *list);
+
+/* Use `a` (borrowed; NULL: none) from now on; `fn` (may be NULL) hears
+ * of the indicators put after this call that name listed values. */
+void kasa_engine_set_allowlist(kasa_engine *e, const kasa_allowlist *a,
+                               kasa_allowed_fn fn, void *ctx);
+
 typedef struct kasa_engine_stats {
     uint64_t indicators; /* held */
     uint64_t windowed;   /* of them, patterns keeping a window */
@@ -133,6 +179,7 @@ typedef struct kasa_engine_stats {
     uint64_t observed;   /* observed-data matched */
     uint64_t candidates; /* indicators confirmed with the pattern engine */
     uint64_t matches;    /* warnings */
+    uint64_t suppressed; /* warnings not made: every field allowlisted */
     uint64_t eval_errors;
     uint64_t evictions; /* observed-data dropped from full windows */
     uint64_t refused;   /* observed-data over max_facts */

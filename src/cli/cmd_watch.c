@@ -47,6 +47,8 @@ typedef struct watch {
     kasa_sensor *sensor;
     kasa_sightings *sightings; /* NULL with --no-sightings */
     kasa_cli_syslog *syslog;   /* NULL without --syslog */
+    kasa_allowlist *allow;     /* NULL without --allowlist */
+    unsigned long allowed_shown;
     kasa_sensor_format format;
     FILE *out;
     char *since; /* the store's change point */
@@ -141,6 +143,22 @@ static int reload(watch *w)
     return 0;
 }
 
+/* An indicator names a value on an allowlist: say so (the first 20). */
+static void on_allowed(void *ctx, const kasa_indicator *ind, const char *value,
+                       const char *list)
+{
+    watch *w = ctx;
+
+    if (w->allowed_shown++ < 20)
+        fprintf(stderr,
+                "kasa: warning: %s names %s, which allowlist %s holds: no "
+                "warning will be made on it\n",
+                ind->id, value, list);
+    else if (w->allowed_shown == 21)
+        fprintf(stderr, "kasa: (further indicators naming allowlisted "
+                        "values are only counted)\n");
+}
+
 /* -- warnings -----------------------------------------------------------------
  */
 
@@ -232,7 +250,8 @@ static void summary(watch *w, FILE *f)
             "malformed, %llu unknown; %llu matched, %llu warnings; "
             "%llu indicators (%llu refused, %llu of other pattern types), "
             "index %llu KiB, %llu evictions, %llu evaluation errors; "
-            "%llu sighting versions stored\n",
+            "%llu sighting versions stored; %llu suppressed by the "
+            "allowlist\n",
             w->input, (unsigned long long)s.lines, (unsigned long long)s.bytes,
             (unsigned long long)s.events, (unsigned long long)s.malformed,
             (unsigned long long)s.unknown, (unsigned long long)s.matched,
@@ -240,7 +259,8 @@ static void summary(watch *w, FILE *f)
             (unsigned long long)w->refused, (unsigned long long)w->skipped,
             (unsigned long long)(e.memory / 1024),
             (unsigned long long)e.evictions, (unsigned long long)e.eval_errors,
-            (unsigned long long)w->sightings_stored);
+            (unsigned long long)w->sightings_stored,
+            (unsigned long long)e.suppressed);
     if (w->syslog && kasa_cli_syslog_failed(w->syslog))
         fprintf(f, "kasa watch: %lu warnings could not be sent to syslog\n",
                 kasa_cli_syslog_failed(w->syslog));
@@ -439,6 +459,7 @@ int kasa_cli_watch(int argc, char **argv)
                *zeek_log = NULL, *reload_s = NULL, *sightings = "sightings",
                *identity = NULL, *syslog_target = NULL, **args;
     int follow = 0, no_sightings = 0, rc = KASA_CLI_EXIT_ERROR;
+    kasa_cli_list allowlists = {{0}, 0};
     size_t nargs = 0, i;
     watch w;
     kasa_diag d;
@@ -454,6 +475,7 @@ int kasa_cli_watch(int argc, char **argv)
         {"--no-sightings", 0, KASA_CLI_FLAG, &no_sightings},
         {"--identity", 0, KASA_CLI_VALUE, &identity},
         {"--syslog", 0, KASA_CLI_VALUE, &syslog_target},
+        {"--allowlist", 0, KASA_CLI_LIST, &allowlists},
         {NULL, 0, 0, NULL},
     };
 
@@ -519,6 +541,18 @@ int kasa_cli_watch(int argc, char **argv)
     w.engine = kasa_engine_new(NULL);
     if (!w.engine)
         goto out;
+    if (allowlists.n) {
+        if (!(w.allow = kasa_allowlist_new()))
+            goto out;
+        for (i = 0; i < allowlists.n; i++) {
+            if (kasa_allowlist_load(w.allow, allowlists.v[i], &d) != KASA_OK) {
+                fprintf(stderr, "kasa: error: allowlist %s: %s\n",
+                        allowlists.v[i], kasa_cli_diag_message(&d));
+                goto out;
+            }
+        }
+        kasa_engine_set_allowlist(w.engine, w.allow, on_allowed, &w);
+    }
     if (!no_sightings && open_sightings(&w, sightings, identity) != 0)
         goto out;
     if (reload(&w) != 0)
@@ -547,6 +581,7 @@ out:
         fclose(w.out);
     kasa_sensor_free(w.sensor);
     kasa_engine_free(w.engine);
+    kasa_allowlist_free(w.allow);
     kasa_store_close(w.store);
     free(w.since);
     free(args);

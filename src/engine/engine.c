@@ -8,6 +8,7 @@
  * patterns over several observations live here too.  What an observation
  * is made of (EVE, Zeek, STIX) is src/sensor/'s business.
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -195,6 +196,9 @@ struct kasa_engine {
     char *paths;
     size_t pathcap;
     kasa_indicator shown; /* the indicator of the warning being made */
+    const kasa_allowlist *allow;
+    kasa_allowed_fn allow_fn;
+    void *allow_ctx;
 };
 
 static ind *IND(const kasa_engine *e, size_t i)
@@ -687,6 +691,55 @@ static kasa_err make_windowed(kasa_engine *e, kasa_pattern *p,
     return KASA_OK;
 }
 
+void kasa_engine_set_allowlist(kasa_engine *e, const kasa_allowlist *a,
+                               kasa_allowed_fn fn, void *ctx)
+{
+    e->allow = a;
+    e->allow_fn = fn;
+    e->allow_ctx = ctx;
+}
+
+typedef struct allowed {
+    kasa_engine *e;
+    const kasa_indicator *in;
+} allowed;
+
+static kasa_err check_allowed(void *ctx, const kasa__anchor *a)
+{
+    allowed *al = ctx;
+    char text[INET6_ADDRSTRLEN + 8];
+    const char *list = NULL;
+
+    if (a->kind == KASA__ANCHOR_EQ) {
+        list = kasa_allowlist_find(al->e->allow, a->value, a->valuelen);
+        if (list) {
+            char *v = strndup(a->value, a->valuelen);
+            if (v)
+                al->e->allow_fn(al->e->allow_ctx, al->in, v, list);
+            free(v);
+        }
+    } else if (a->kind == KASA__ANCHOR_NET &&
+               inet_ntop(a->v6 ? AF_INET6 : AF_INET, a->addr, text,
+                         INET6_ADDRSTRLEN)) {
+        /* a network whose first address is listed: say the network */
+        if ((list = kasa_allowlist_find(al->e->allow, text, strlen(text)))) {
+            size_t n = strlen(text);
+            snprintf(text + n, sizeof(text) - n, "/%u", a->prefix);
+            al->e->allow_fn(al->e->allow_ctx, al->in, text, list);
+        }
+    }
+    return KASA_OK;
+}
+
+/* Tell the allowlist's listener which listed values `in` names. */
+static void report_allowed(kasa_engine *e, const kasa_indicator *in,
+                           const kasa_pattern *p)
+{
+    allowed al = {e, in};
+
+    (void)kasa__pattern_anchors(p, check_allowed, &al);
+}
+
 kasa_err kasa_engine_put(kasa_engine *e, const kasa_indicator *in,
                          kasa_diag *diag)
 {
@@ -763,6 +816,8 @@ kasa_err kasa_engine_put(kasa_engine *e, const kasa_indicator *in,
                                                               : -1);
     d->flags = F_ALIVE | (in->version == KASA_STIX_2_0 ? F_V20 : 0);
     err = index_one(e, (uint32_t)e->ninds, p);
+    if (err == KASA_OK && e->allow && e->allow_fn)
+        report_allowed(e, in, p);
     if (!w)
         kasa_pattern_free(p);
     e->ninds++;
@@ -1058,6 +1113,16 @@ static kasa_err warn(event *v, uint32_t which, const kasa_observed *od,
         fields[m.nfields].path = v->hits[i].path;
         fields[m.nfields].value = v->hits[i].value;
         m.nfields++;
+    }
+    if (v->e->allow && m.nfields) {
+        for (i = 0; i < m.nfields; i++)
+            if (!kasa_allowlist_find(v->e->allow, fields[i].value,
+                                     strlen(fields[i].value)))
+                break;
+        if (i == m.nfields) {
+            v->e->st.suppressed++;
+            return KASA_OK;
+        }
     }
     v->e->st.matches++;
     return fn(ctx, &m);

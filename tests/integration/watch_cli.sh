@@ -109,6 +109,22 @@ run watch --store "$STORE" --no-sightings --reload 0 "$TMP/eve.json"
 expect_rc 0
 expect_err '0 sighting versions stored'
 
+name="--allowlist: listed values do not warn, and are reported at load"
+printf '# our own resolver and our parent domain\nnenkin-info.example\n' \
+    >"$TMP/ours.txt"
+run watch --store "$STORE" --no-sightings --reload 0 --allowlist "$TMP/ours.txt" \
+    "$TMP/eve.json"
+expect_rc 0
+expect_count out '"indicator":' 2
+expect_not_out "indicator--$DOM"
+expect_err "indicator--$DOM names c2.nenkin-info.example, which allowlist ours.txt holds"
+expect_err '2 suppressed by the allowlist'
+printf '{"name":"x","type":"regex","list":["a"]}' >"$TMP/regex.json"
+run watch --store "$STORE" --no-sightings --allowlist "$TMP/regex.json" \
+    "$TMP/eve.json"
+expect_rc 2
+expect_err "type 'regex' is not one kasa handles"
+
 name="Zeek: dns.log named by the file, ts as a number"
 printf '%s\n' \
     '{"ts":1763859600.5,"uid":"C1","id.orig_h":"10.0.0.5","id.orig_p":5353,"id.resp_h":"10.0.0.1","id.resp_p":53,"proto":"udp","query":"c2.nenkin-info.example","answers":["203.0.113.66"]}' \

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -364,6 +365,105 @@ static void test_too_many_facts_refused(void **state)
     kasa_observed_free(od);
     kasa_engine_free(e);
     free(json);
+}
+
+/* -- the allowlist ----------------------------------------------------------
+ */
+
+typedef struct reported {
+    char what[8][160];
+    size_t n;
+} reported;
+
+static void on_allowed(void *ctx, const kasa_indicator *ind, const char *value,
+                       const char *list)
+{
+    reported *r = ctx;
+
+    if (r->n < 8)
+        snprintf(r->what[r->n], sizeof(r->what[0]), "%s %s %s", ind->id, value,
+                 list);
+    r->n++;
+}
+
+static char *temp_file(const char *text)
+{
+    char *path = strdup("/tmp/kasa-allow.XXXXXX");
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static void test_allowlist(void **state)
+{
+    kasa_engine *e = kasa_engine_new(NULL);
+    kasa_allowlist *a = kasa_allowlist_new();
+    kasa_engine_stats st;
+    reported r = {0};
+    seen s = {0};
+    kasa_diag d;
+    char *text = temp_file("# resolvers and private ranges\n"
+                           "8.8.8.0/24\n10.0.0.0/8  # RFC 1918\n"
+                           "\n  Example.COM. \n");
+    char *misp = temp_file("{\"name\": \"Top domains\", \"type\": "
+                           "\"hostname\", \"list\": [\"google.com\"]}");
+    char *bad = temp_file("{\"name\": \"re\", \"type\": \"regex\", "
+                          "\"list\": [\"a.*\"]}");
+
+    (void)state;
+    assert_int_equal(kasa_allowlist_load(a, text, &d), KASA_OK);
+    assert_int_equal(kasa_allowlist_load(a, misp, &d), KASA_OK);
+    assert_int_equal(kasa_allowlist_load(a, bad, &d), KASA_EINVALID);
+    assert_non_null(strstr(d.message, "regex"));
+    /* a text file's list is named after the file */
+    assert_string_equal(kasa_allowlist_find(a, "8.8.8.8", 7), text + 5);
+    assert_string_equal(kasa_allowlist_find(a, "www.google.com", 14),
+                        "Top domains");
+    assert_string_equal(kasa_allowlist_find(a, "http://mail.google.com/x", 24),
+                        "Top domains");
+    assert_non_null(kasa_allowlist_find(a, "a.example.com", 13));
+    assert_null(kasa_allowlist_find(a, "notgoogle.com", 13));
+    assert_null(kasa_allowlist_find(a, "8.8.9.8", 7));
+
+    kasa_engine_set_allowlist(e, a, on_allowed, &r);
+    put(e, "indicator--dns",
+        "[ipv4-addr:value = '8.8.8.8' OR ipv4-addr:value = '203.0.113.5']");
+    put(e, "indicator--net", "[ipv4-addr:value ISSUBSET '10.0.0.0/8']");
+    put(e, "indicator--ok", "[domain-name:value = 'c2.example']");
+    assert_int_equal(r.n, 2);
+    assert_non_null(strstr(r.what[0], "indicator--dns 8.8.8.8"));
+    assert_non_null(strstr(r.what[1], "indicator--net 10.0.0.0/8"));
+
+    /* a warning found only by listed values is not made ... */
+    assert_int_equal(
+        observe_at(e, 0, "\"0\":{\"type\":\"ipv4-addr\",\"value\":\"8.8.8.8\"}",
+                   &s),
+        0);
+    assert_int_equal(
+        observe_at(e, 1,
+                   "\"0\":{\"type\":\"ipv4-addr\",\"value\":\"10.1.2.3\"}", &s),
+        0);
+    kasa_engine_stats_get(e, &st);
+    assert_int_equal(st.suppressed, 2);
+    /* ... the same indicator's other value still warns */
+    assert_int_equal(
+        observe_at(e, 2,
+                   "\"0\":{\"type\":\"ipv4-addr\",\"value\":\"203.0.113.5\"}",
+                   &s),
+        1);
+    assert_string_equal(s.ids[0], "indicator--dns");
+    kasa_engine_free(e);
+    kasa_allowlist_free(a);
+    unlink(text);
+    unlink(misp);
+    unlink(bad);
+    free(text);
+    free(misp);
+    free(bad);
 }
 
 /* -- the index against one-by-one evaluation --------------------------------
@@ -762,6 +862,7 @@ int main(void)
         cmocka_unit_test(test_windows),
         cmocka_unit_test(test_evictions_counted),
         cmocka_unit_test(test_too_many_facts_refused),
+        cmocka_unit_test(test_allowlist),
         cmocka_unit_test(test_index_agrees_with_one_by_one),
     };
 
