@@ -22,6 +22,7 @@ libgnutls28-dev
 libargon2-dev
 libcurl4-openssl-dev
 libxxhash-dev
+libhyperscan-dev
 curl
 wrk
 ripgrep

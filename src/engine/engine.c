@@ -16,6 +16,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include <hs/hs.h>
+
 #include "core/core.h"
 #include "engine/engine.h"
 #include "kasa/stix.h"
@@ -199,6 +201,14 @@ struct kasa_engine {
     const kasa_allowlist *allow;
     kasa_allowed_fn allow_fn;
     void *allow_ctx;
+    /* LIKE and MATCHES (see rx_build) */
+    struct rx_entry *rx;
+    size_t nrx, caprx;
+    bool rx_dirty;
+    struct rx_db *dbs;
+    size_t ndbs;
+    table rxpaths; /* where -> index + 1 in dbs */
+    hs_scratch_t *scratch;
 };
 
 static ind *IND(const kasa_engine *e, size_t i)
@@ -272,6 +282,8 @@ static void cache_clear(kasa_engine *e)
     }
 }
 
+static void rx_free(kasa_engine *e);
+
 static void text_free(char **blocks, size_t n)
 {
     size_t i;
@@ -312,6 +324,7 @@ void kasa_engine_free(kasa_engine *e)
     table_fini(&e->netpaths);
     table_fini(&e->ids);
     table_fini(&e->eqpaths);
+    rx_free(e);
     free(e->netp);
     free(e->cands);
     free(e->hits);
@@ -412,6 +425,219 @@ static long find_id(const kasa_engine *e, const char *id)
     return -1;
 }
 
+/* -- LIKE and MATCHES: one Hyperscan database per path ------------------------
+ *
+ * Every LIKE and MATCHES an indicator needs goes into the database of its
+ * path; a value at that path is scanned once (in NFC, as the pattern
+ * engine compares) and each expression that matches makes its indicator a
+ * candidate.  MATCHES is compiled in prefilter mode, which matches at
+ * least what the expression does (Hyperscan's guarantee): a necessary
+ * condition, which the pattern engine then confirms.  An expression
+ * Hyperscan cannot take at all leaves its indicator found by type.  The
+ * databases are rebuilt, before the next observation, when the
+ * expressions change.
+ */
+
+typedef struct rx_entry {
+    uint64_t where;
+    uint32_t ind;
+    unsigned flags;
+    char *expr;
+} rx_entry;
+
+typedef struct rx_db {
+    uint64_t where;
+    hs_database_t *db; /* NULL: it would not compile; every entry is a
+                          candidate for every value */
+    uint32_t *entries; /* by Hyperscan id */
+    size_t n;
+} rx_db;
+
+#define RX_LIKE_FLAGS                                                          \
+    (HS_FLAG_UTF8 | HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY)
+#define RX_MATCHES_FLAGS                                                       \
+    (HS_FLAG_UTF8 | HS_FLAG_UCP | HS_FLAG_PREFILTER | HS_FLAG_SINGLEMATCH |    \
+     HS_FLAG_ALLOWEMPTY)
+
+/* A LIKE pattern as a Hyperscan expression: anchored, '%' any run, '_' one
+ * code point, everything else itself.  NULL when memory runs out. */
+static char *like_to_regex(const char *like, size_t n)
+{
+    char *out = malloc(4 * n + 3), *w = out;
+    size_t i;
+
+    if (!out)
+        return NULL;
+    *w++ = '^';
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)like[i];
+        if (c == '%') {
+            *w++ = '.';
+            *w++ = '*';
+        } else if (c == '_') {
+            *w++ = '.';
+        } else if (c >= 0x80 || (c >= '0' && c <= '9') ||
+                   (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+            *w++ = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            w += sprintf(w, "\\x%02x", c);
+        } else {
+            *w++ = '\\';
+            *w++ = (char)c;
+        }
+    }
+    *w++ = '$';
+    *w = '\0';
+    return out;
+}
+
+/* Take an expression for indicator `which`: true when Hyperscan can. */
+static kasa_err rx_add(kasa_engine *e, const kasa__anchor *a, uint32_t which,
+                       bool *taken)
+{
+    hs_expr_info_t *info = NULL;
+    hs_compile_error_t *cerr = NULL;
+    rx_entry *x;
+    char *expr;
+    unsigned flags =
+        a->kind == KASA__ANCHOR_LIKE ? RX_LIKE_FLAGS : RX_MATCHES_FLAGS;
+
+    *taken = false;
+    expr = a->kind == KASA__ANCHOR_LIKE ? like_to_regex(a->value, a->valuelen)
+                                        : strndup(a->value, a->valuelen);
+    if (!expr)
+        return KASA_ENOMEM;
+    /* an expression with a NUL byte or one Hyperscan refuses: by type */
+    if ((a->kind == KASA__ANCHOR_REGEX && strlen(expr) != a->valuelen) ||
+        hs_expression_info(expr, flags, &info, &cerr) != HS_SUCCESS) {
+        hs_free_compile_error(cerr);
+        free(expr);
+        return KASA_OK;
+    }
+    free(info);
+    if (e->nrx == e->caprx) {
+        size_t ncap = e->caprx ? e->caprx * 2 : 16;
+        rx_entry *n = realloc(e->rx, ncap * sizeof(*n));
+        if (!n) {
+            free(expr);
+            return KASA_ENOMEM;
+        }
+        e->rx = n;
+        e->caprx = ncap;
+    }
+    x = &e->rx[e->nrx++];
+    x->where = a->where;
+    x->ind = which;
+    x->flags = flags;
+    x->expr = expr;
+    e->rx_dirty = true;
+    *taken = true;
+    return KASA_OK;
+}
+
+static void rx_dbs_free(kasa_engine *e)
+{
+    size_t i;
+
+    for (i = 0; i < e->ndbs; i++) {
+        hs_free_database(e->dbs[i].db);
+        free(e->dbs[i].entries);
+    }
+    free(e->dbs);
+    e->dbs = NULL;
+    e->ndbs = 0;
+    table_fini(&e->rxpaths);
+}
+
+static void rx_free(kasa_engine *e)
+{
+    size_t i;
+
+    rx_dbs_free(e);
+    for (i = 0; i < e->nrx; i++)
+        free(e->rx[i].expr);
+    free(e->rx);
+    e->rx = NULL;
+    e->nrx = e->caprx = 0;
+    hs_free_scratch(e->scratch);
+    e->scratch = NULL;
+}
+
+static int rx_cmp(const void *a, const void *b)
+{
+    const rx_entry *x = a, *y = b;
+
+    return x->where < y->where ? -1 : x->where > y->where;
+}
+
+/* Compile the expressions of the live indicators, a database per path. */
+static kasa_err rx_build(kasa_engine *e)
+{
+    size_t i, k, j;
+    kasa_err err = KASA_OK;
+
+    rx_dbs_free(e);
+    /* drop the dead, then group by path */
+    for (i = k = 0; i < e->nrx; i++) {
+        if (IND(e, e->rx[i].ind)->flags & F_ALIVE)
+            e->rx[k++] = e->rx[i];
+        else
+            free(e->rx[i].expr);
+    }
+    e->nrx = k;
+    qsort(e->rx, e->nrx, sizeof(*e->rx), rx_cmp);
+    for (i = 0; i < e->nrx && err == KASA_OK; i = j) {
+        const char **exprs;
+        unsigned *flags, *ids;
+        hs_compile_error_t *cerr = NULL;
+        rx_db *d;
+        uint32_t *slot;
+        for (j = i; j < e->nrx && e->rx[j].where == e->rx[i].where; j++)
+            ;
+        d = realloc(e->dbs, (e->ndbs + 1) * sizeof(*d));
+        if (!d)
+            return KASA_ENOMEM;
+        e->dbs = d;
+        d = &e->dbs[e->ndbs];
+        memset(d, 0, sizeof(*d));
+        d->where = e->rx[i].where;
+        d->n = j - i;
+        d->entries = malloc(d->n * sizeof(*d->entries));
+        exprs = malloc(d->n * sizeof(*exprs));
+        flags = malloc(d->n * sizeof(*flags));
+        ids = malloc(d->n * sizeof(*ids));
+        if (!d->entries || !exprs || !flags || !ids) {
+            free(d->entries);
+            err = KASA_ENOMEM;
+        } else {
+            for (k = 0; k < d->n; k++) {
+                d->entries[k] = (uint32_t)(i + k);
+                exprs[k] = e->rx[i + k].expr;
+                flags[k] = e->rx[i + k].flags;
+                ids[k] = (unsigned)k;
+            }
+            if (hs_compile_multi(exprs, flags, ids, (unsigned)d->n,
+                                 HS_MODE_BLOCK, NULL, &d->db,
+                                 &cerr) != HS_SUCCESS) {
+                /* too big together: every value is a candidate */
+                hs_free_compile_error(cerr);
+                d->db = NULL;
+            } else if (hs_alloc_scratch(d->db, &e->scratch) != HS_SUCCESS) {
+                err = KASA_ENOMEM;
+            }
+            e->ndbs++;
+            if (err == KASA_OK &&
+                (err = table_slot(&e->rxpaths, d->where, &slot)) == KASA_OK)
+                *slot = (uint32_t)e->ndbs;
+        }
+        free(exprs);
+        free(flags);
+        free(ids);
+    }
+    e->rx_dirty = false;
+    return err;
+}
+
 static kasa_err post_add(kasa_engine *e, uint32_t *head, uint32_t which)
 {
     if (e->npost == e->cappost) {
@@ -495,6 +721,17 @@ static kasa_err add_anchor(void *ctx, const kasa__anchor *a)
             p->v4 |= (uint64_t)1 << a->prefix;
         err = table_slot(&e->net, net_key(a->where, a->v6, a->prefix, a->addr),
                          &head);
+        break;
+    }
+    case KASA__ANCHOR_LIKE:
+    case KASA__ANCHOR_REGEX: {
+        bool taken;
+        err = rx_add(e, a, ad->which, &taken);
+        if (err != KASA_OK || taken)
+            return err;
+        /* Hyperscan cannot take it: by type */
+        ad->fallback = true;
+        err = table_slot(&e->types, a->type_where, &head);
         break;
     }
     default: return KASA_EINVAL;
@@ -581,6 +818,7 @@ static kasa_err compact(kasa_engine *e)
     table_fini(&e->netpaths);
     table_fini(&e->ids);
     table_fini(&e->eqpaths);
+    rx_free(e); /* the indicators are numbered anew */
     for (i = 0; i < oldn && err == KASA_OK; i++) {
         ind *from = &old[i / IND_BLOCK][i % IND_BLOCK], *to;
         const char *end = from->text;
@@ -1037,6 +1275,55 @@ static kasa_err run_probes(event *v)
     return err;
 }
 
+typedef struct rxscan {
+    event *v;
+    const rx_db *d;
+    kasa_err err;
+} rxscan;
+
+static int on_rx(unsigned int id, unsigned long long from,
+                 unsigned long long to, unsigned int flags, void *ctx)
+{
+    rxscan *r = ctx;
+    const kasa_engine *e = r->v->e;
+
+    (void)from;
+    (void)to;
+    (void)flags;
+    r->err = candidate(r->v, e->rx[r->d->entries[id]].ind);
+    return r->err != KASA_OK;
+}
+
+/* The LIKE and MATCHES expressions of this path, on this value. */
+static kasa_err scan_rx(event *v, const rx_db *d, const kasa__fact *f)
+{
+    rxscan r = {v, d, KASA_OK};
+    const char *s;
+    size_t n, k;
+    char *owned = NULL;
+    int rc;
+
+    /* as the pattern engine compares: in NFC; text that is not UTF-8
+     * matches neither LIKE nor MATCHES */
+    rc = kasa__nfc(f->value, f->valuelen, &s, &n, &owned);
+    if (rc != 0)
+        return rc < 0 ? KASA_ENOMEM : KASA_OK;
+    if (!d->db) {
+        for (k = 0; k < d->n && r.err == KASA_OK; k++)
+            r.err = candidate(v, v->e->rx[d->entries[k]].ind);
+    } else if (n > UINT32_MAX) {
+        r.err = KASA_ELIMIT;
+    } else if (hs_scan(d->db, s, (unsigned)n, 0, v->e->scratch, on_rx, &r) !=
+                   HS_SUCCESS &&
+               r.err == KASA_OK) {
+        /* a scan that fails: every expression is a candidate */
+        for (k = 0; k < d->n && r.err == KASA_OK; k++)
+            r.err = candidate(v, v->e->rx[d->entries[k]].ind);
+    }
+    free(owned);
+    return r.err;
+}
+
 static kasa_err on_fact(void *ctx, const kasa__fact *f)
 {
     event *v = ctx;
@@ -1047,6 +1334,9 @@ static kasa_err on_fact(void *ctx, const kasa__fact *f)
     if (!f->value)
         return found(v, table_get(&e->types, f->where), NULL);
     err = table_get(&e->eqpaths, f->where) ? defer(v, f) : KASA_OK;
+    if (err == KASA_OK && e->ndbs &&
+        (np = table_get(&e->rxpaths, f->where)) != 0)
+        err = scan_rx(v, &e->dbs[np - 1], f);
     if (err != KASA_OK || !e->nnetp)
         return err;
     np = table_get(&e->netpaths, f->where);
@@ -1290,7 +1580,9 @@ kasa_err kasa_engine_observe(kasa_engine *e, const kasa_observed *od, size_t i,
         return kasa__diag_at(diag, KASA_EINVAL, NULL, 0, 0, 0,
                              "kasa_engine_observe: no observed-data #%zu", i);
     event_begin(e, &v);
-    err = kasa__observed_facts(od, i, e->lim.max_facts, on_fact, &v);
+    err = e->rx_dirty ? rx_build(e) : KASA_OK;
+    if (err == KASA_OK)
+        err = kasa__observed_facts(od, i, e->lim.max_facts, on_fact, &v);
     if (err == KASA_OK)
         err = run_probes(&v);
     if (err == KASA_ELIMIT) {
@@ -1322,7 +1614,9 @@ kasa_err kasa__engine_observe_obs(kasa_engine *e, const kasa__obs *o,
     event_begin(e, &v);
     v.source = o->source;
     v.time_us = o->first_us;
-    err = kasa__obs_facts(o, e->lim.max_facts, on_fact, &v);
+    err = e->rx_dirty ? rx_build(e) : KASA_OK;
+    if (err == KASA_OK)
+        err = kasa__obs_facts(o, e->lim.max_facts, on_fact, &v);
     if (err == KASA_OK)
         err = run_probes(&v);
     if (err == KASA_ELIMIT)

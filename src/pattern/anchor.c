@@ -6,6 +6,7 @@
  * contract (anchors are necessary conditions of a match).  Evaluating a
  * pattern is eval.c's business; this file only reads its tree.
  */
+#include <stdlib.h>
 #include <string.h>
 
 /* inlined: the keys hashed are short, and a call costs as much */
@@ -186,6 +187,8 @@ static bool test_indexed(const cmp_test *t)
                 return false;
         return true;
     }
+    if ((t->op == OP_LIKE || t->op == OP_MATCHES) && !t->negated)
+        return t->lit.kind == V_STR && (t->op == OP_LIKE || t->re);
     return t->op == OP_ISSUBSET && !t->negated && t->net.ok;
 }
 
@@ -271,6 +274,35 @@ static kasa_err emit_test(const cmp_test *t, size_t leaf, kasa__anchor_fn fn,
                              ? t->net.addr[k]
                              : (uint8_t)(t->net.addr[k] & (0xFF00u >> bits));
         return fn(ctx, &an);
+    }
+    if (t->op == OP_LIKE || t->op == OP_MATCHES) {
+        const char *re = NULL;
+        size_t relen = 0;
+        char *owned = NULL;
+        an.type_where = kasa__where(t->path.type, t->path.typelen);
+        if (t->op == OP_LIKE) {
+            an.kind = KASA__ANCHOR_LIKE;
+            an.value = t->like;
+            an.valuelen = t->likelen;
+            return fn(ctx, &an);
+        }
+        /* the expression as the pattern engine compiled it: in NFC */
+        switch (kasa__nfc(t->lit.u.s.p, t->lit.u.s.n, &re, &relen, &owned)) {
+        case 0: break;
+        case 1: /* not UTF-8: cannot happen in pattern text; by type */
+            an.kind = KASA__ANCHOR_TYPE;
+            an.path = t->path.type;
+            an.pathlen = t->path.typelen;
+            an.where = an.type_where;
+            return fn(ctx, &an);
+        default: return KASA_ENOMEM;
+        }
+        an.kind = KASA__ANCHOR_REGEX;
+        an.value = re;
+        an.valuelen = relen;
+        err = fn(ctx, &an);
+        free(owned);
+        return err;
     }
     an.kind = KASA__ANCHOR_EQ;
     if (t->op != OP_IN) {

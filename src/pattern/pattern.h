@@ -34,9 +34,12 @@
 #define KASA__PATH_HOPS 4u
 
 typedef enum kasa__anchor_kind {
-    KASA__ANCHOR_EQ,  /* a string property equals a value */
-    KASA__ANCHOR_NET, /* an address property lies in a network */
-    KASA__ANCHOR_TYPE /* an object of the type is there: the fallback */
+    KASA__ANCHOR_EQ,   /* a string property equals a value */
+    KASA__ANCHOR_NET,  /* an address property lies in a network */
+    KASA__ANCHOR_TYPE, /* an object of the type is there: the fallback */
+    KASA__ANCHOR_LIKE, /* a string property, in NFC, is LIKE `value` */
+    KASA__ANCHOR_REGEX /* a string property, in NFC, MATCHES `value` (a
+                          PCRE2 expression, UTF and UCP, itself in NFC) */
 } kasa__anchor_kind;
 
 typedef struct kasa__anchor {
@@ -49,11 +52,15 @@ typedef struct kasa__anchor {
     bool v6;
     unsigned prefix;
     uint8_t addr[16];
-    /* the path (EQ, NET) or type (TYPE), as named above; the value (EQ) */
+    /* the path (EQ, NET, LIKE, REGEX) or type (TYPE), as named above; the
+     * value (EQ), LIKE pattern or regular expression */
     const char *path;
     size_t pathlen;
     const char *value;
     size_t valuelen;
+    /* LIKE, REGEX: kasa__where of the type, for an index that cannot
+     * take the expression and must fall back to the type */
+    uint64_t type_where;
 } kasa__anchor;
 
 typedef kasa_err (*kasa__anchor_fn)(void *ctx, const kasa__anchor *a);

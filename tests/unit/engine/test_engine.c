@@ -186,7 +186,7 @@ static void test_references_and_networks(void **state)
     kasa_engine_free(e);
 }
 
-static void test_fallbacks_are_confirmed(void **state)
+static void test_like_and_matches(void **state)
 {
     kasa_engine *e = kasa_engine_new(NULL);
     kasa_engine_stats st;
@@ -195,6 +195,12 @@ static void test_fallbacks_are_confirmed(void **state)
     (void)state;
     put(e, "indicator--like", "[url:value LIKE 'http://%.example/gate.php%']");
     put(e, "indicator--re", "[email-addr:value MATCHES '^admin@']");
+    /* composed in the pattern; the data below is decomposed: both are
+     * compared in NFC */
+    put(e, "indicator--nfc", "[file:name LIKE '%caf\xc3\xa9_.doc']");
+    /* \R is PCRE's, not Hyperscan's: found by type, still confirmed */
+    put(e, "indicator--by-type", "[email-addr:value MATCHES 'x\\\\Ry']");
+    put(e, "indicator--neg", "[email-addr:value NOT MATCHES '^admin@']");
     kasa_engine_stats_get(e, &st);
     assert_int_equal(st.fallbacks, 2);
     assert_int_equal(observe_at(e, 0,
@@ -202,6 +208,8 @@ static void test_fallbacks_are_confirmed(void **state)
                                 "\"http://a.example/index.html\"}",
                                 &s),
                      0);
+    kasa_engine_stats_get(e, &st);
+    assert_int_equal(st.candidates, 0); /* Hyperscan ruled it out */
     assert_int_equal(observe_at(e, 1,
                                 "\"0\":{\"type\":\"url\",\"value\":"
                                 "\"http://a.example/gate.php?id=1\"}",
@@ -212,6 +220,18 @@ static void test_fallbacks_are_confirmed(void **state)
                                 "\"admin@nenkin.example\"}",
                                 &s),
                      1);
+    assert_string_equal(s.ids[1], "indicator--re");
+    assert_int_equal(observe_at(e, 3,
+                                "\"0\":{\"type\":\"file\",\"name\":"
+                                "\"cafe\\u0301s.doc\"}",
+                                &s),
+                     1);
+    assert_string_equal(s.ids[2], "indicator--nfc");
+    assert_int_equal(observe_at(e, 4,
+                                "\"0\":{\"type\":\"email-addr\",\"value\":"
+                                "\"x\\r\\ny\"}",
+                                &s),
+                     2);
     kasa_engine_free(e);
 }
 
@@ -551,7 +571,12 @@ static void gen_leaf(char *out, size_t n)
         break;
     case 9:
         gen_value(a, sizeof(a), 2);
-        snprintf(out, n, "[url:value = '%s']", a);
+        /* half of them found by type only: \\R is beyond Hyperscan */
+        if (rnd(2))
+            snprintf(out, n, "[url:value = '%s']", a);
+        else
+            snprintf(out, n,
+                     "[url:value = '%s' OR url:value MATCHES 'x\\\\Ry']", a);
         break;
     case 10:
         gen_value(a, sizeof(a), 0);
@@ -833,6 +858,7 @@ static void test_index_agrees_with_one_by_one(void **state)
     assert_true(want.n > 500);
     assert_true(st.candidates <
                 st.fallbacks * NEVENTS + (uint64_t)NIND * NEVENTS / 20);
+    assert_true(st.fallbacks > 0); /* the fallback path is exercised too */
 
     kasa_observed_free(all);
     for (i = 0; i < NEVENTS; i++)
@@ -857,7 +883,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_equality_found_by_its_field),
         cmocka_unit_test(test_references_and_networks),
-        cmocka_unit_test(test_fallbacks_are_confirmed),
+        cmocka_unit_test(test_like_and_matches),
         cmocka_unit_test(test_replace_and_remove),
         cmocka_unit_test(test_windows),
         cmocka_unit_test(test_evictions_counted),
