@@ -127,94 +127,13 @@ static const kasa__jkey eve_keys[] = {{"timestamp", S_TIMESTAMP, NULL},
                                       {"flow", 0, flow_keys},
                                       {NULL, 0, NULL}};
 
-/* A lower-case copy of a string value, in the scratch. */
-static const char *lower(kasa__line *l, const kasa__jval *v, size_t *n)
-{
-    const char *s = kasa__line_str(l, v, n);
-    char *out;
-    size_t i;
-
-    if (!s || !(out = kasa__line_alloc(l, *n)))
-        return NULL;
-    for (i = 0; i < *n; i++)
-        out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
-    return out;
-}
-
-/* A short string value as a C string in buf; false when it is not a
- * string, is empty or does not fit. */
-static bool cstr(kasa__line *l, const kasa__jval *v, char *buf, size_t size)
-{
-    const char *s;
-    size_t n;
-
-    if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
-        n == 0 || n >= size)
-        return false;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    return true;
-}
-
-/* An address object for a string value.  Suricata writes an IPv6 address
- * with every group in full ("2001:0db8:0000:...:0001"); indicators write
- * it as RFC 5952 does ("2001:db8::1"), and equality is on the text, so
- * it is rewritten as inet_ntop writes it. */
-static int addr(kasa__line *l, kasa__obs *o, const kasa__jval *v)
-{
-    char in[64], *out;
-    unsigned char bin[16];
-    int obj;
-
-    /* an address has no escapes; without a ':' it is IPv4 (or none) */
-    if (!v || v->kind != KASA__J_STR || v->escaped ||
-        !memchr(l->text + v->off, ':', v->len))
-        return kasa__line_addr(l, o, v);
-    if (!cstr(l, v, in, sizeof(in)) || inet_pton(AF_INET6, in, bin) != 1 ||
-        !(out = kasa__line_alloc(l, INET6_ADDRSTRLEN)) ||
-        !inet_ntop(AF_INET6, bin, out, INET6_ADDRSTRLEN))
-        return kasa__line_addr(l, o, v);
-    obj = kasa__obs_object(o, "ipv6-addr");
-    kasa__obs_str(o, obj, "value", out, strlen(out), false);
-    return obj;
-}
-
-static bool is_ip(kasa__line *l, const kasa__jval *v)
-{
-    char in[64];
-    unsigned char bin[16];
-    const char *s;
-
-    /* most hosts are names: an IPv4 address ends in a digit, an IPv6 one
-     * holds a ':' */
-    if (!v || v->kind != KASA__J_STR || v->len == 0)
-        return false;
-    s = l->text + v->off;
-    if (!v->escaped && !(s[v->len - 1] >= '0' && s[v->len - 1] <= '9') &&
-        !memchr(s, ':', v->len))
-        return false;
-    return cstr(l, v, in, sizeof(in)) && (inet_pton(AF_INET, in, bin) == 1 ||
-                                          inet_pton(AF_INET6, in, bin) == 1);
-}
-
-static int domain(kasa__line *l, kasa__obs *o, const kasa__jval *v)
-{
-    int obj;
-
-    if (!v || v->kind != KASA__J_STR || v->len == 0)
-        return -1;
-    obj = kasa__obs_object(o, "domain-name");
-    kasa__line_prop(l, o, obj, "value", v, false);
-    return obj;
-}
-
 static void dns(kasa__line *l, kasa__obs *o)
 {
     const kasa__jval *v, *type, *data;
     int name = -1;
 
     for (v = kasa__line_get(l, S_DNS_RRNAME); v; v = kasa__line_next(l, v))
-        name = domain(l, o, v);
+        name = kasa__line_domain(l, o, v);
     /* answers: an A/AAAA is what the name resolves to, a CNAME a name; all
      * hang from the name asked for, the end of a CNAME chain included */
     for (data = kasa__line_get(l, S_DNS_ANS_RDATA); data;
@@ -229,23 +148,26 @@ static void dns(kasa__line *l, kasa__obs *o)
         for (v = kasa__line_get(l, S_DNS_ANS_RRNAME); v;
              v = kasa__line_next(l, v))
             if (v->group == data->group && name < 0)
-                owner = name = domain(l, o, v);
+                owner = name = kasa__line_domain(l, o, v);
         if (t && ((tn == 1 && t[0] == 'A') ||
                   (tn == 4 && memcmp(t, "AAAA", 4) == 0)))
-            obj = addr(l, o, data);
+            obj = kasa__line_addr(l, o, data);
         else if (t && tn == 5 && memcmp(t, "CNAME", 5) == 0)
-            obj = domain(l, o, data);
+            obj = kasa__line_domain(l, o, data);
         if (obj >= 0 && owner >= 0)
             kasa__obs_ref(o, owner, "resolves_to_refs", obj, true);
     }
     for (v = kasa__line_get(l, S_DNS_GROUPED_A); v; v = kasa__line_next(l, v))
-        kasa__obs_ref(o, name, "resolves_to_refs", addr(l, o, v), true);
+        kasa__obs_ref(o, name, "resolves_to_refs", kasa__line_addr(l, o, v),
+                      true);
     for (v = kasa__line_get(l, S_DNS_GROUPED_AAAA); v;
          v = kasa__line_next(l, v))
-        kasa__obs_ref(o, name, "resolves_to_refs", addr(l, o, v), true);
+        kasa__obs_ref(o, name, "resolves_to_refs", kasa__line_addr(l, o, v),
+                      true);
     for (v = kasa__line_get(l, S_DNS_GROUPED_CNAME); v;
          v = kasa__line_next(l, v))
-        kasa__obs_ref(o, name, "resolves_to_refs", domain(l, o, v), true);
+        kasa__obs_ref(o, name, "resolves_to_refs", kasa__line_domain(l, o, v),
+                      true);
 }
 
 /* A lower-case string property: STIX writes an HTTP method and version
@@ -256,18 +178,8 @@ static void lower_prop(kasa__line *l, kasa__obs *o, int obj, const char *key,
     const char *s;
     size_t n;
 
-    if (v && v->kind == KASA__J_STR && (s = lower(l, v, &n)) && n)
+    if (v && v->kind == KASA__J_STR && (s = kasa__line_lower(l, v, &n)) && n)
         kasa__obs_str(o, obj, key, s, n, false);
-}
-
-static bool absolute(const char *u, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i + 3 <= n; i++)
-        if (memcmp(u + i, "://", 3) == 0)
-            return true;
-    return false;
 }
 
 static void http(kasa__line *l, kasa__obs *o, int flow)
@@ -275,47 +187,13 @@ static void http(kasa__line *l, kasa__obs *o, int flow)
     const kasa__jval *host = kasa__line_get(l, S_HTTP_HOSTNAME);
     const kasa__jval *url = kasa__line_get(l, S_HTTP_URL);
     const kasa__jval *port = kasa__line_get(l, S_HTTP_PORT);
-    const char *h = NULL, *u = NULL, *pt = NULL;
-    size_t hn = 0, un = 0, ptn = 0;
 
     if (!host && !url)
         return;
-    /* the Host header may name an address rather than a domain */
-    if (is_ip(l, host))
-        addr(l, o, host);
-    else
-        domain(l, o, host);
-    if (host && host->kind == KASA__J_STR)
-        h = kasa__line_str(l, host, &hn);
-    if (url && url->kind == KASA__J_STR)
-        u = kasa__line_str(l, url, &un);
-    if (port && port->kind == KASA__J_INT)
-        pt = kasa__line_str(l, port, &ptn);
-    if (u && un && u[0] == '/' && h && hn) {
-        /* the URI the request was for (RFC 9112, 3.3): its port is the
-         * Host header's (http_port), not the connection's: a fileinfo
-         * record's dest_port is the client's */
-        bool show_port = pt && !(ptn == 2 && memcmp(pt, "80", 2) == 0);
-        size_t n = 7 + hn + (show_port ? 1 + ptn : 0) + un;
-        char *abs = kasa__line_alloc(l, n), *w = abs;
-        if (abs) {
-            memcpy(w, "http://", 7);
-            memcpy(w += 7, h, hn);
-            w += hn;
-            if (show_port) {
-                *w++ = ':';
-                memcpy(w, pt, ptn);
-                w += ptn;
-            }
-            memcpy(w, u, un);
-            kasa__obs_str(o, kasa__obs_object(o, "url"), "value", abs, n,
-                          false);
-        }
-    } else if (u && un && u[0] != '/' && absolute(u, un)) {
-        /* a proxy's request names the whole URL; CONNECT's "host:port"
-         * is none */
-        kasa__obs_str(o, kasa__obs_object(o, "url"), "value", u, un, false);
-    }
+    kasa__line_host(l, o, host);
+    /* the URI's port is the Host header's (http_port), not the
+     * connection's: a fileinfo record's dest_port is the client's */
+    kasa__line_url(l, o, host, url, port);
     if (flow < 0)
         return;
     lower_prop(l, o, flow, "extensions.http-request-ext.request_method",
@@ -341,7 +219,7 @@ static void tls(kasa__line *l, kasa__obs *o)
     const kasa__jval *subject = kasa__line_get(l, S_TLS_SUBJECT);
     int cert;
 
-    domain(l, o, kasa__line_get(l, S_TLS_SNI));
+    kasa__line_domain(l, o, kasa__line_get(l, S_TLS_SNI));
     if (!fp && !subject)
         return;
     cert = kasa__obs_object(o, "x509-certificate");
@@ -353,7 +231,7 @@ static void tls(kasa__line *l, kasa__obs *o)
     if (fp && fp->kind == KASA__J_STR) {
         /* "aa:bb:..." as the hex digits STIX hashes are written in */
         size_t n, i, k = 0;
-        const char *s = lower(l, fp, &n);
+        const char *s = kasa__line_lower(l, fp, &n);
         char *hex = s ? kasa__line_alloc(l, n) : NULL;
         if (hex) {
             for (i = 0; i < n; i++)
@@ -395,47 +273,6 @@ static void fileinfo(kasa__line *l, kasa__obs *o)
         kasa__obs_int(o, f, "size", l->text + size->off, size->len);
 }
 
-/* The address in "Name <user@host>", "<user@host>" or "user@host", read
- * as kasa__line_email reads it; NULL when there is none. */
-static const char *addr_spec(const char *s, size_t n, size_t *an)
-{
-    const char *lt = memchr(s, '<', n);
-    const char *gt = lt ? memchr(lt, '>', n - (size_t)(lt - s)) : NULL;
-
-    if (lt && gt) {
-        s = lt + 1;
-        n = (size_t)(gt - s);
-    }
-    while (n && (*s == ' ' || *s == '\t'))
-        s++, n--;
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        n--;
-    if (!n || !memchr(s, '@', n))
-        return NULL;
-    *an = n;
-    return s;
-}
-
-/* An envelope address (MAIL FROM, RCPT TO) as an email-addr of its own,
- * unless the headers gave one with the same value already. */
-static void envelope(kasa__line *l, kasa__obs *o, const kasa__jval *v)
-{
-    const char *s, *a;
-    size_t n, an, i;
-
-    if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
-        !(a = addr_spec(s, n, &an)))
-        return;
-    for (i = 0; i < o->nprops; i++) {
-        const kasa__prop *p = &o->props[i];
-        if (p->kind == KASA__PROP_STR && p->len == an &&
-            strcmp(o->objs[p->obj], "email-addr") == 0 &&
-            strcmp(p->key, "value") == 0 && memcmp(p->val, a, an) == 0)
-            return;
-    }
-    kasa__line_email(l, o, v);
-}
-
 static void mail(kasa__line *l, kasa__obs *o)
 {
     const kasa__jval *from = kasa__line_get(l, S_EMAIL_FROM);
@@ -464,23 +301,14 @@ static void mail(kasa__line *l, kasa__obs *o)
     /* an envelope is no header (sender_ref is the Sender header's): its
      * addresses are observed unreferenced; a Bcc recipient is only there */
     if (from)
-        envelope(l, o, mail_from);
+        kasa__line_envelope(l, o, mail_from);
     for (v = to ? rcpt_to : NULL; v; v = kasa__line_next(l, v))
-        envelope(l, o, v);
+        kasa__line_envelope(l, o, v);
     for (v = kasa__line_get(l, S_EMAIL_ATTACHMENT); v;
          v = kasa__line_next(l, v)) {
         a = kasa__obs_object(o, "file");
         kasa__line_prop(l, o, a, "name", v, false);
     }
-}
-
-static void count(kasa__line *l, kasa__obs *o, int flow, const char *key,
-                  uint8_t slot)
-{
-    const kasa__jval *v = kasa__line_get(l, slot);
-
-    if (v && v->kind == KASA__J_INT)
-        kasa__obs_int(o, flow, key, l->text + v->off, v->len);
 }
 
 static kasa_err decode(kasa__line *l, kasa__obs *o, const char *log,
@@ -508,8 +336,8 @@ static kasa_err decode(kasa__line *l, kasa__obs *o, const char *log,
         snprintf(l->source, sizeof(l->source), "eve:%.*s",
                  (int)(tn > 40 ? 40 : tn), t);
 
-    src = addr(l, o, kasa__line_get(l, S_SRC_IP));
-    dst = addr(l, o, kasa__line_get(l, S_DEST_IP));
+    src = kasa__line_addr(l, o, kasa__line_get(l, S_SRC_IP));
+    dst = kasa__line_addr(l, o, kasa__line_get(l, S_DEST_IP));
     flow = -1;
     if (src >= 0 || dst >= 0) {
         flow = kasa__obs_object(o, "network-traffic");
@@ -522,20 +350,21 @@ static kasa_err decode(kasa__line *l, kasa__obs *o, const char *log,
         if (v && v->kind == KASA__J_INT)
             kasa__obs_int(o, flow, "dst_port", l->text + v->off, v->len);
         v = kasa__line_get(l, S_PROTO);
-        if (v && v->kind == KASA__J_STR && (s = lower(l, v, &n)) && n)
+        if (v && v->kind == KASA__J_STR && (s = kasa__line_lower(l, v, &n)) &&
+            n)
             kasa__obs_str(o, flow, "protocols", s, n, true);
         v = kasa__line_get(l, S_APP_PROTO);
-        if (v && v->kind == KASA__J_STR && (s = lower(l, v, &n)) && n &&
-            strncmp(s, "failed", n) != 0)
+        if (v && v->kind == KASA__J_STR && (s = kasa__line_lower(l, v, &n)) &&
+            n && strncmp(s, "failed", n) != 0)
             kasa__obs_str(o, flow, "protocols", s, n, true);
     }
     if (flow >= 0 && t && tn == 4 && memcmp(t, "flow", 4) == 0) {
         /* a flow record's tuple is the flow's, client first; an alert's
          * is its packet's, and its counters are left alone */
-        count(l, o, flow, "src_byte_count", S_FLOW_BYTES_TOSERVER);
-        count(l, o, flow, "dst_byte_count", S_FLOW_BYTES_TOCLIENT);
-        count(l, o, flow, "src_packets", S_FLOW_PKTS_TOSERVER);
-        count(l, o, flow, "dst_packets", S_FLOW_PKTS_TOCLIENT);
+        kasa__line_count(l, o, flow, "src_byte_count", S_FLOW_BYTES_TOSERVER);
+        kasa__line_count(l, o, flow, "dst_byte_count", S_FLOW_BYTES_TOCLIENT);
+        kasa__line_count(l, o, flow, "src_packets", S_FLOW_PKTS_TOSERVER);
+        kasa__line_count(l, o, flow, "dst_packets", S_FLOW_PKTS_TOCLIENT);
     }
     dns(l, o);
     http(l, o, flow);

@@ -6,6 +6,7 @@
  * lines come from (files, stdin, following a growing file) is the
  * command's business.
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -142,8 +143,25 @@ void kasa__line_prop(kasa__line *l, kasa__obs *o, int obj, const char *key,
         kasa__obs_str(o, obj, key, s, n, list);
 }
 
+/* A short string value as a C string in buf; false when it is not a
+ * string, is empty or does not fit. */
+static bool cstr(kasa__line *l, const kasa__jval *v, char *buf, size_t size)
+{
+    const char *s;
+    size_t n;
+
+    if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
+        n == 0 || n >= size)
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    return true;
+}
+
 int kasa__line_addr(kasa__line *l, kasa__obs *o, const kasa__jval *v)
 {
+    char in[64], *out;
+    unsigned char bin[16];
     const char *s;
     size_t n;
     int obj;
@@ -153,24 +171,104 @@ int kasa__line_addr(kasa__line *l, kasa__obs *o, const kasa__jval *v)
     s = kasa__line_str(l, v, &n);
     if (!s || !n)
         return -1;
-    obj = kasa__obs_object(o, memchr(s, ':', n) ? "ipv6-addr" : "ipv4-addr");
-    kasa__obs_str(o, obj, "value", s, n, false);
+    if (!memchr(s, ':', n)) {
+        obj = kasa__obs_object(o, "ipv4-addr");
+        kasa__obs_str(o, obj, "value", s, n, false);
+        return obj;
+    }
+    /* Suricata writes every group of an IPv6 address in full
+     * ("2001:0db8:0000:...:0001"); indicators write it as RFC 5952 does
+     * ("2001:db8::1"), and equality is on the text: it is rewritten as
+     * inet_ntop writes it */
+    obj = kasa__obs_object(o, "ipv6-addr");
+    if (cstr(l, v, in, sizeof(in)) && inet_pton(AF_INET6, in, bin) == 1 &&
+        (out = kasa__line_alloc(l, INET6_ADDRSTRLEN)) &&
+        inet_ntop(AF_INET6, bin, out, INET6_ADDRSTRLEN))
+        kasa__obs_str(o, obj, "value", out, strlen(out), false);
+    else
+        kasa__obs_str(o, obj, "value", s, n, false);
     return obj;
 }
 
-int kasa__line_email(kasa__line *l, kasa__obs *o, const kasa__jval *v)
+bool kasa__line_is_ip(kasa__line *l, const kasa__jval *v)
 {
-    const char *s, *lt, *gt;
-    size_t n;
-    int obj;
+    char in[64];
+    unsigned char bin[16];
 
-    if (!v || v->kind != KASA__J_STR)
-        return -1;
-    s = kasa__line_str(l, v, &n);
-    if (!s)
-        return -1;
-    lt = memchr(s, '<', n);
-    gt = lt ? memchr(lt, '>', n - (size_t)(lt - s)) : NULL;
+    /* most hosts are names: an IPv4 address ends in a digit, an IPv6 one
+     * holds a ':' */
+    if (!cstr(l, v, in, sizeof(in)) ||
+        (!(in[strlen(in) - 1] >= '0' && in[strlen(in) - 1] <= '9') &&
+         !strchr(in, ':')))
+        return false;
+    return inet_pton(AF_INET, in, bin) == 1 ||
+           inet_pton(AF_INET6, in, bin) == 1;
+}
+
+int kasa__line_host(kasa__line *l, kasa__obs *o, const kasa__jval *v)
+{
+    return kasa__line_is_ip(l, v) ? kasa__line_addr(l, o, v)
+                                  : kasa__line_domain(l, o, v);
+}
+
+/* Does the text name a scheme ("...://")? */
+static bool absolute(const char *u, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i + 3 <= n; i++)
+        if (memcmp(u + i, "://", 3) == 0)
+            return true;
+    return false;
+}
+
+void kasa__line_url(kasa__line *l, kasa__obs *o, const kasa__jval *host,
+                    const kasa__jval *uri, const kasa__jval *port)
+{
+    const char *h = NULL, *u, *pt = NULL;
+    size_t hn = 0, un, ptn = 0;
+
+    if (!uri || uri->kind != KASA__J_STR ||
+        !(u = kasa__line_str(l, uri, &un)) || !un)
+        return;
+    if (u[0] != '/') {
+        /* a proxy's request names the whole URL; CONNECT's "host:port"
+         * is none */
+        if (absolute(u, un))
+            kasa__obs_str(o, kasa__obs_object(o, "url"), "value", u, un, false);
+        return;
+    }
+    if (host && host->kind == KASA__J_STR)
+        h = kasa__line_str(l, host, &hn);
+    if (port && port->kind == KASA__J_INT)
+        pt = kasa__line_str(l, port, &ptn);
+    if (h && hn) {
+        /* the URI the request was for (RFC 9112, 3.3) */
+        bool show_port = pt && !(ptn == 2 && memcmp(pt, "80", 2) == 0);
+        size_t n = 7 + hn + (show_port ? 1 + ptn : 0) + un;
+        char *abs = kasa__line_alloc(l, n), *w = abs;
+        if (!abs)
+            return;
+        memcpy(w, "http://", 7);
+        memcpy(w += 7, h, hn);
+        w += hn;
+        if (show_port) {
+            *w++ = ':';
+            memcpy(w, pt, ptn);
+            w += ptn;
+        }
+        memcpy(w, u, un);
+        kasa__obs_str(o, kasa__obs_object(o, "url"), "value", abs, n, false);
+    }
+}
+
+/* The address in "Name <user@host>", "<user@host>" or "user@host"; NULL
+ * when there is none. */
+static const char *addr_spec(const char *s, size_t n, size_t *an)
+{
+    const char *lt = memchr(s, '<', n);
+    const char *gt = lt ? memchr(lt, '>', n - (size_t)(lt - s)) : NULL;
+
     if (lt && gt) {
         s = lt + 1;
         n = (size_t)(gt - s);
@@ -180,10 +278,74 @@ int kasa__line_email(kasa__line *l, kasa__obs *o, const kasa__jval *v)
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
         n--;
     if (!n || !memchr(s, '@', n))
+        return NULL;
+    *an = n;
+    return s;
+}
+
+int kasa__line_email(kasa__line *l, kasa__obs *o, const kasa__jval *v)
+{
+    const char *s, *a;
+    size_t n, an;
+    int obj;
+
+    if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
+        !(a = addr_spec(s, n, &an)))
         return -1;
     obj = kasa__obs_object(o, "email-addr");
-    kasa__obs_str(o, obj, "value", s, n, false);
+    kasa__obs_str(o, obj, "value", a, an, false);
     return obj;
+}
+
+void kasa__line_envelope(kasa__line *l, kasa__obs *o, const kasa__jval *v)
+{
+    const char *s, *a;
+    size_t n, an, i;
+
+    if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
+        !(a = addr_spec(s, n, &an)))
+        return;
+    for (i = 0; i < o->nprops; i++) {
+        const kasa__prop *p = &o->props[i];
+        if (p->kind == KASA__PROP_STR && p->len == an &&
+            strcmp(o->objs[p->obj], "email-addr") == 0 &&
+            strcmp(p->key, "value") == 0 && memcmp(p->val, a, an) == 0)
+            return;
+    }
+    kasa__line_email(l, o, v);
+}
+
+int kasa__line_domain(kasa__line *l, kasa__obs *o, const kasa__jval *v)
+{
+    int obj;
+
+    if (!v || v->kind != KASA__J_STR || v->len == 0)
+        return -1;
+    obj = kasa__obs_object(o, "domain-name");
+    kasa__line_prop(l, o, obj, "value", v, false);
+    return obj;
+}
+
+const char *kasa__line_lower(kasa__line *l, const kasa__jval *v, size_t *n)
+{
+    const char *s = kasa__line_str(l, v, n);
+    char *out;
+    size_t i;
+
+    if (!s || !(out = kasa__line_alloc(l, *n)))
+        return NULL;
+    for (i = 0; i < *n; i++)
+        out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
+    return out;
+}
+
+void kasa__line_count(kasa__line *l, kasa__obs *o, int obj, const char *key,
+                      uint8_t slot)
+{
+    const kasa__jval *v = kasa__line_get(l, slot);
+
+    if (v && v->kind == KASA__J_INT)
+        kasa__obs_int(o, obj, key, l->text + v->off, v->len);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's

@@ -57,13 +57,40 @@ char *kasa__line_alloc(kasa__line *l, size_t n);
 void kasa__line_prop(kasa__line *l, kasa__obs *o, int obj, const char *key,
                      const kasa__jval *v, bool list);
 
-/* An address object ("ipv4-addr" or "ipv6-addr", by the text) for a string
- * value, or -1. */
+/* An address object ("ipv4-addr" or "ipv6-addr", by the text; IPv6 in
+ * RFC 5952 form) for a string value, or -1. */
 int kasa__line_addr(kasa__line *l, kasa__obs *o, const kasa__jval *v);
+
+/* Does the string value read as an IPv4 or IPv6 address? */
+bool kasa__line_is_ip(kasa__line *l, const kasa__jval *v);
+
+/* A host (an HTTP Host header): an address object when it reads as one,
+ * else a domain-name; -1 for none. */
+int kasa__line_host(kasa__line *l, kasa__obs *o, const kasa__jval *v);
+
+/* The url object of an HTTP request: "http://" host[:port] uri for a uri
+ * that is a path (the port left out when it is 80), the uri itself when
+ * it names a scheme (a proxy's request), nothing otherwise. */
+void kasa__line_url(kasa__line *l, kasa__obs *o, const kasa__jval *host,
+                    const kasa__jval *uri, const kasa__jval *port);
 
 /* An e-mail address object for "Name <user@host>" or "<user@host>" or a
  * bare address, or -1. */
 int kasa__line_email(kasa__line *l, kasa__obs *o, const kasa__jval *v);
+
+/* An envelope address (MAIL FROM, RCPT TO) as an email-addr of its own,
+ * unless the headers gave one with the same value already. */
+void kasa__line_envelope(kasa__line *l, kasa__obs *o, const kasa__jval *v);
+
+/* A domain-name object for a non-empty string value, or -1. */
+int kasa__line_domain(kasa__line *l, kasa__obs *o, const kasa__jval *v);
+
+/* A lower-case copy of a string value, in the scratch; NULL when full. */
+const char *kasa__line_lower(kasa__line *l, const kasa__jval *v, size_t *n);
+
+/* An integer property from the integer value of `slot`, if it has one. */
+void kasa__line_count(kasa__line *l, kasa__obs *o, int obj, const char *key,
+                      uint8_t slot);
 
 /* A time: ISO 8601 with an optional fraction and a zone ("Z", "+0900",
  * "+09:00"), or (as a number token) seconds since 1970 with a fraction. */

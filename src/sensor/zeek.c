@@ -105,40 +105,6 @@ static const kasa__jkey zeek_keys[] = {
     {"source", Z_SOURCE, NULL},
     {NULL, 0, NULL}};
 
-static int domain(kasa__line *l, kasa__obs *o, const kasa__jval *v)
-{
-    int obj;
-
-    if (!v || v->kind != KASA__J_STR || v->len == 0)
-        return -1;
-    obj = kasa__obs_object(o, "domain-name");
-    kasa__line_prop(l, o, obj, "value", v, false);
-    return obj;
-}
-
-/* Is the string value an IP address?  Zeek's DNS answers mix addresses,
- * names and the text of other records ("TXT 32 v=spf1 include:..."), and
- * a Host header may name an address. */
-static bool is_addr(kasa__line *l, const kasa__jval *v)
-{
-    char in[64];
-    unsigned char bin[16];
-    const char *s;
-    size_t n;
-
-    if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
-        n == 0 || n >= sizeof(in))
-        return false;
-    /* most are names: an IPv4 address ends in a digit, an IPv6 one holds
-     * a ':' */
-    if (!(s[n - 1] >= '0' && s[n - 1] <= '9') && !memchr(s, ':', n))
-        return false;
-    memcpy(in, s, n);
-    in[n] = '\0';
-    return inet_pton(AF_INET, in, bin) == 1 ||
-           inet_pton(AF_INET6, in, bin) == 1;
-}
-
 /* Could the string value be a domain name?  Not the text of a TXT, SOA
  * or unknown record, which Zeek writes with spaces ("TXT 11 hello"). */
 static bool is_name(kasa__line *l, const kasa__jval *v)
@@ -153,29 +119,6 @@ static bool is_name(kasa__line *l, const kasa__jval *v)
         if ((unsigned char)s[i] <= ' ' || s[i] == '<' || s[i] == '>')
             return false;
     return true;
-}
-
-/* A lower-case copy of a string value, in the scratch. */
-static const char *lower(kasa__line *l, const kasa__jval *v, size_t *n)
-{
-    const char *s = kasa__line_str(l, v, n);
-    char *out;
-    size_t i;
-
-    if (!s || !(out = kasa__line_alloc(l, *n)))
-        return NULL;
-    for (i = 0; i < *n; i++)
-        out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
-    return out;
-}
-
-static void count(kasa__line *l, kasa__obs *o, int flow, const char *key,
-                  uint8_t slot)
-{
-    const kasa__jval *v = kasa__line_get(l, slot);
-
-    if (v && v->kind == KASA__J_INT)
-        kasa__obs_int(o, flow, key, l->text + v->off, v->len);
 }
 
 /* `log` is the log the record is from ("http"), or NULL. */
@@ -225,28 +168,30 @@ static void flow_part(kasa__line *l, kasa__obs *o, const char *log)
      * the others are named by their log, files.log by its "source" */
     v = kasa__line_get(l, Z_SOURCE);
     if (!named && log && strcmp(log, "files") == 0 && v &&
-        v->kind == KASA__J_STR && (s = lower(l, v, &n)) && n)
+        v->kind == KASA__J_STR && (s = kasa__line_lower(l, v, &n)) && n)
         kasa__obs_str(o, flow, "protocols", s, n, true);
     else if (!named && log &&
              (strcmp(log, "http") == 0 || strcmp(log, "ssl") == 0 ||
               strcmp(log, "smtp") == 0))
         kasa__obs_str(o, flow, "protocols", log, strlen(log), true);
     /* conn.log */
-    count(l, o, flow, "src_byte_count", Z_ORIG_BYTES);
-    count(l, o, flow, "dst_byte_count", Z_RESP_BYTES);
-    count(l, o, flow, "src_packets", Z_ORIG_PKTS);
-    count(l, o, flow, "dst_packets", Z_RESP_PKTS);
+    kasa__line_count(l, o, flow, "src_byte_count", Z_ORIG_BYTES);
+    kasa__line_count(l, o, flow, "dst_byte_count", Z_RESP_BYTES);
+    kasa__line_count(l, o, flow, "src_packets", Z_ORIG_PKTS);
+    kasa__line_count(l, o, flow, "dst_packets", Z_RESP_PKTS);
     if (kasa__line_get(l, Z_METHOD) || kasa__line_get(l, Z_URI)) {
         /* STIX writes the method and the version in lower case ("get",
          * "http/1.1"); Zeek writes them as sent and the version bare */
         v = kasa__line_get(l, Z_METHOD);
-        if (v && v->kind == KASA__J_STR && (s = lower(l, v, &n)) && n)
+        if (v && v->kind == KASA__J_STR && (s = kasa__line_lower(l, v, &n)) &&
+            n)
             kasa__obs_str(o, flow, "extensions.http-request-ext.request_method",
                           s, n, false);
         kasa__line_prop(l, o, flow, "extensions.http-request-ext.request_value",
                         kasa__line_get(l, Z_URI), false);
         v = kasa__line_get(l, Z_VERSION);
-        if (v && v->kind == KASA__J_STR && (s = lower(l, v, &n)) && n) {
+        if (v && v->kind == KASA__J_STR && (s = kasa__line_lower(l, v, &n)) &&
+            n) {
             bool bare = !memchr(s, '/', n);
             char *ver = kasa__line_alloc(l, n + (bare ? 5 : 0));
             if (ver) {
@@ -272,12 +217,12 @@ static void flow_part(kasa__line *l, kasa__obs *o, const char *log)
 static void dns(kasa__line *l, kasa__obs *o)
 {
     const kasa__jval *v;
-    int name = domain(l, o, kasa__line_get(l, Z_QUERY));
+    int name = kasa__line_domain(l, o, kasa__line_get(l, Z_QUERY));
 
     for (v = kasa__line_get(l, Z_ANSWERS); v; v = kasa__line_next(l, v)) {
-        int obj = is_addr(l, v)   ? kasa__line_addr(l, o, v)
-                  : is_name(l, v) ? domain(l, o, v)
-                                  : -1;
+        int obj = kasa__line_is_ip(l, v) ? kasa__line_addr(l, o, v)
+                  : is_name(l, v)        ? kasa__line_domain(l, o, v)
+                                         : -1;
         kasa__obs_ref(o, name, "resolves_to_refs", obj, true);
     }
 }
@@ -285,51 +230,11 @@ static void dns(kasa__line *l, kasa__obs *o)
 static void http(kasa__line *l, kasa__obs *o)
 {
     const kasa__jval *host = kasa__line_get(l, Z_HOST);
-    const kasa__jval *uri = kasa__line_get(l, Z_URI);
-    const kasa__jval *port = kasa__line_get(l, Z_RESP_P);
-    const char *h = NULL, *u, *pt = NULL;
-    size_t hn = 0, un, i, ptn = 0;
 
-    if (host && host->kind == KASA__J_STR) {
-        /* the Host header may name an address rather than a domain */
-        if (is_addr(l, host))
-            kasa__line_addr(l, o, host);
-        else
-            domain(l, o, host);
-        h = kasa__line_str(l, host, &hn);
-    }
-    if (!uri || uri->kind != KASA__J_STR || !(u = kasa__line_str(l, uri, &un)))
-        return;
-    if (un && u[0] != '/') {
-        /* a proxy's request names the whole URL; CONNECT's "host:port"
-         * is none */
-        for (i = 0; i + 3 <= un; i++)
-            if (memcmp(u + i, "://", 3) == 0) {
-                kasa__obs_str(o, kasa__obs_object(o, "url"), "value", u, un,
-                              false);
-                break;
-            }
-        return;
-    }
-    if (port && port->kind == KASA__J_INT)
-        pt = kasa__line_str(l, port, &ptn);
-    if (h && hn && un && u[0] == '/') {
-        bool show_port = pt && !(ptn == 2 && memcmp(pt, "80", 2) == 0);
-        size_t n = 7 + hn + (show_port ? 1 + ptn : 0) + un;
-        char *abs = kasa__line_alloc(l, n), *w = abs;
-        if (!abs)
-            return;
-        memcpy(w, "http://", 7);
-        memcpy(w += 7, h, hn);
-        w += hn;
-        if (show_port) {
-            *w++ = ':';
-            memcpy(w, pt, ptn);
-            w += ptn;
-        }
-        memcpy(w, u, un);
-        kasa__obs_str(o, kasa__obs_object(o, "url"), "value", abs, n, false);
-    }
+    if (host && host->kind == KASA__J_STR)
+        kasa__line_host(l, o, host);
+    kasa__line_url(l, o, host, kasa__line_get(l, Z_URI),
+                   kasa__line_get(l, Z_RESP_P));
 }
 
 static void files(kasa__line *l, kasa__obs *o)
@@ -362,7 +267,7 @@ static void certs(kasa__line *l, kasa__obs *o)
                 kasa__line_get(l, Z_FROM) || kasa__line_get(l, Z_TO);
     int cert;
 
-    domain(l, o, kasa__line_get(l, Z_SERVER_NAME));
+    kasa__line_domain(l, o, kasa__line_get(l, Z_SERVER_NAME));
     /* ssl.log: the leaf's subject and issuer, the chain's SHA-256 (smtp.log
      * has a subject too: the mail's) */
     if ((kasa__line_get(l, Z_SUBJECT) && !mail) ||
@@ -392,48 +297,7 @@ static void certs(kasa__line *l, kasa__obs *o)
                         kasa__line_get(l, Z_FINGERPRINT), false);
     }
     for (v = kasa__line_get(l, Z_SAN_DNS); v; v = kasa__line_next(l, v))
-        domain(l, o, v);
-}
-
-/* The address in "Name <user@host>", "<user@host>" or "user@host", read
- * as kasa__line_email reads it; NULL when there is none. */
-static const char *addr_spec(const char *s, size_t n, size_t *an)
-{
-    const char *lt = memchr(s, '<', n);
-    const char *gt = lt ? memchr(lt, '>', n - (size_t)(lt - s)) : NULL;
-
-    if (lt && gt) {
-        s = lt + 1;
-        n = (size_t)(gt - s);
-    }
-    while (n && (*s == ' ' || *s == '\t'))
-        s++, n--;
-    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-        n--;
-    if (!n || !memchr(s, '@', n))
-        return NULL;
-    *an = n;
-    return s;
-}
-
-/* An envelope address (mailfrom, rcptto) as an email-addr of its own,
- * unless the headers gave one with the same value already. */
-static void envelope(kasa__line *l, kasa__obs *o, const kasa__jval *v)
-{
-    const char *s, *a;
-    size_t n, an, i;
-
-    if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
-        !(a = addr_spec(s, n, &an)))
-        return;
-    for (i = 0; i < o->nprops; i++) {
-        const kasa__prop *p = &o->props[i];
-        if (p->kind == KASA__PROP_STR && p->len == an &&
-            strcmp(o->objs[p->obj], "email-addr") == 0 &&
-            strcmp(p->key, "value") == 0 && memcmp(p->val, a, an) == 0)
-            return;
-    }
-    kasa__line_email(l, o, v);
+        kasa__line_domain(l, o, v);
 }
 
 static void smtp(kasa__line *l, kasa__obs *o)
@@ -459,9 +323,9 @@ static void smtp(kasa__line *l, kasa__obs *o)
     /* an envelope is no header (sender_ref is the Sender header's): its
      * addresses are observed unreferenced; a Bcc recipient is only there */
     if (from)
-        envelope(l, o, mailfrom);
+        kasa__line_envelope(l, o, mailfrom);
     for (v = to ? rcptto : NULL; v; v = kasa__line_next(l, v))
-        envelope(l, o, v);
+        kasa__line_envelope(l, o, v);
     kasa__line_prop(l, o, msg, "subject", kasa__line_get(l, Z_SUBJECT), false);
     kasa__line_prop(l, o, msg, "message_id", kasa__line_get(l, Z_MSG_ID),
                     false);
