@@ -2,6 +2,7 @@
  * arena.c - a bump allocator.  A parsed pattern or one evaluation owns one
  * arena and frees it once; nothing in it is freed on its own.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,4 +91,23 @@ char *kasa__arena_strndup(kasa__arena *a, const char *s, size_t n)
         p[n] = '\0';
     }
     return p;
+}
+
+bool kasa__grow(void *items, size_t *cap, size_t len, size_t size)
+{
+    size_t ncap;
+    void *cur, *nv;
+
+    if (len < *cap)
+        return true;
+    ncap = *cap ? *cap * 2 : 16;
+    if (ncap > SIZE_MAX / size)
+        return false;
+    memcpy(&cur, items, sizeof(cur));
+    nv = realloc(cur, ncap * size);
+    if (nv == NULL)
+        return false;
+    memcpy(items, &nv, sizeof(nv));
+    *cap = ncap;
+    return true;
 }

@@ -41,6 +41,11 @@ void *kasa__arena_zalloc(kasa__arena *a, size_t n);
 /* A NUL-terminated copy of `n` bytes. */
 char *kasa__arena_strndup(kasa__arena *a, const char *s, size_t n);
 
+/* Room for one more than `len` in the array `items` points to (each
+ * element `size` bytes, *cap of them), doubling from 16; false when memory
+ * runs out.  `items` is the address of a typed pointer (a posting **...). */
+bool kasa__grow(void *items, size_t *cap, size_t len, size_t size);
+
 /* -- diagnostics ----------------------------------------------------------- */
 
 /* Fill `diag` (if not NULL) with code and message, with the position of

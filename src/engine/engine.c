@@ -374,14 +374,9 @@ static uint32_t intern(kasa_engine *e, const char *s)
     for (i = 0; *slot && i < e->ninterned; i++) /* a 64-bit collision */
         if (strcmp(e->interned[i], s) == 0)
             return (uint32_t)(i + 1);
-    if (e->ninterned == e->capinterned) {
-        size_t ncap = e->capinterned ? e->capinterned * 2 : 16;
-        char **n = realloc(e->interned, ncap * sizeof(*n));
-        if (!n)
-            return 0;
-        e->interned = n;
-        e->capinterned = ncap;
-    }
+    if (!kasa__grow(&e->interned, &e->capinterned, e->ninterned,
+                    sizeof(*e->interned)))
+        return 0;
     if (!(e->interned[e->ninterned] = strdup(s)))
         return 0;
     e->ninterned++;
@@ -515,15 +510,9 @@ static kasa_err rx_add(kasa_engine *e, const kasa__anchor *a, uint32_t which,
         return KASA_OK;
     }
     free(info);
-    if (e->nrx == e->caprx) {
-        size_t ncap = e->caprx ? e->caprx * 2 : 16;
-        rx_entry *n = realloc(e->rx, ncap * sizeof(*n));
-        if (!n) {
-            free(expr);
-            return KASA_ENOMEM;
-        }
-        e->rx = n;
-        e->caprx = ncap;
+    if (!kasa__grow(&e->rx, &e->caprx, e->nrx, sizeof(*e->rx))) {
+        free(expr);
+        return KASA_ENOMEM;
     }
     x = &e->rx[e->nrx++];
     x->where = a->where;
@@ -640,14 +629,8 @@ static kasa_err rx_build(kasa_engine *e)
 
 static kasa_err post_add(kasa_engine *e, uint32_t *head, uint32_t which)
 {
-    if (e->npost == e->cappost) {
-        size_t ncap = e->cappost ? e->cappost * 2 : 256;
-        posting *n = realloc(e->post, ncap * sizeof(*n));
-        if (!n)
-            return KASA_ENOMEM;
-        e->post = n;
-        e->cappost = ncap;
-    }
+    if (!kasa__grow(&e->post, &e->cappost, e->npost, sizeof(*e->post)))
+        return KASA_ENOMEM;
     e->post[e->npost].ind = which;
     e->post[e->npost].next = *head;
     *head = (uint32_t)++e->npost;
@@ -703,14 +686,8 @@ static kasa_err add_anchor(void *ctx, const kasa__anchor *a)
         if (err != KASA_OK)
             return err;
         if (!*np) {
-            if (e->nnetp == e->capnetp) {
-                size_t ncap = e->capnetp ? e->capnetp * 2 : 16;
-                netpath *n = realloc(e->netp, ncap * sizeof(*n));
-                if (!n)
-                    return KASA_ENOMEM;
-                e->netp = n;
-                e->capnetp = ncap;
-            }
+            if (!kasa__grow(&e->netp, &e->capnetp, e->nnetp, sizeof(*e->netp)))
+                return KASA_ENOMEM;
             memset(&e->netp[e->nnetp], 0, sizeof(netpath));
             *np = (uint32_t)++e->nnetp;
         }
@@ -1118,14 +1095,8 @@ static kasa_err candidate(event *v, uint32_t which)
     if (!(d->flags & F_ALIVE) || d->epoch == v->e->epoch)
         return KASA_OK;
     d->epoch = v->e->epoch;
-    if (v->ncands == v->capcands) {
-        size_t ncap = v->capcands ? v->capcands * 2 : 32;
-        uint32_t *n = realloc(v->cands, ncap * sizeof(*n));
-        if (!n)
-            return KASA_ENOMEM;
-        v->cands = n;
-        v->capcands = ncap;
-    }
+    if (!kasa__grow(&v->cands, &v->capcands, v->ncands, sizeof(*v->cands)))
+        return KASA_ENOMEM;
     v->cands[v->ncands++] = which;
     return KASA_OK;
 }
@@ -1167,14 +1138,8 @@ static kasa_err found(event *v, uint32_t post, const kasa__fact *f)
             return err;
         if (!f || v->nhits >= 4096)
             continue;
-        if (v->nhits == v->caphits) {
-            size_t ncap = v->caphits ? v->caphits * 2 : 16;
-            hit *n = realloc(v->hits, ncap * sizeof(*n));
-            if (!n)
-                return KASA_ENOMEM;
-            v->hits = n;
-            v->caphits = ncap;
-        }
+        if (!kasa__grow(&v->hits, &v->caphits, v->nhits, sizeof(*v->hits)))
+            return KASA_ENOMEM;
         v->hits[v->nhits].ind = which;
         v->hits[v->nhits].path = show_path(&v->arena, f->path, f->pathlen);
         v->hits[v->nhits].value =
@@ -1226,14 +1191,8 @@ static kasa_err defer(event *v, const kasa__fact *f)
     if (!t->cap)
         return KASA_OK;
     __builtin_prefetch(&t->keys[(size_t)(key ^ (key >> 29)) & (t->cap - 1)]);
-    if (v->nprobes == v->capprobes) {
-        size_t ncap = v->capprobes ? v->capprobes * 2 : 32;
-        probe *n = realloc(v->probes, ncap * sizeof(*n));
-        if (!n)
-            return KASA_ENOMEM;
-        v->probes = n;
-        v->capprobes = ncap;
-    }
+    if (!kasa__grow(&v->probes, &v->capprobes, v->nprobes, sizeof(*v->probes)))
+        return KASA_ENOMEM;
     if (f->pathlen > v->pathcap - v->pathused) {
         size_t ncap = (v->pathcap + f->pathlen) * 2;
         char *n = realloc(v->paths, ncap);

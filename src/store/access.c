@@ -505,7 +505,7 @@ kasa_err kasa_accounts(kasa_store *s, kasa_account **out, size_t *n,
     if (err != KASA_OK)
         return err;
     while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
-        if (!kasa__store_grow(&v, &cap, len, sizeof(*v))) {
+        if (!kasa__grow(&v, &cap, len, sizeof(*v))) {
             rc = -(int)KASA_ENOMEM;
             break;
         }
@@ -884,7 +884,7 @@ kasa_err kasa_tokens(kasa_store *s, const char *account, kasa_token **out,
         size_t l;
         const char *lk = s->drv->col_text(st, 0, &l);
 
-        if (!kasa__store_grow(&v, &cap, len, sizeof(*v))) {
+        if (!kasa__grow(&v, &cap, len, sizeof(*v))) {
             rc = -(int)KASA_ENOMEM;
             break;
         }
@@ -1150,7 +1150,7 @@ kasa_err kasa_grants(kasa_store *s, const char *collection,
     if (err != KASA_OK)
         return err;
     while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
-        if (!kasa__store_grow(&v, &cap, len, sizeof(*v))) {
+        if (!kasa__grow(&v, &cap, len, sizeof(*v))) {
             rc = -(int)KASA_ENOMEM;
             break;
         }

@@ -166,23 +166,6 @@ kasa_err kasa__store_prepare(kasa_store *s, const char *sql, kasa__stmt **st,
  * *cap of them) for one more than `len`, doubling.  False when memory runs
  * out (the array unchanged).  The pointer is read and written with memcpy:
  * it is a kasa_record *, an int64_t *, ..., never a void *. */
-bool kasa__store_grow(void *items, size_t *cap, size_t len, size_t size)
-{
-    size_t ncap;
-    void *cur, *nv;
-
-    if (len < *cap)
-        return true;
-    ncap = *cap ? *cap * 2 : 16;
-    memcpy(&cur, items, sizeof(cur));
-    nv = realloc(cur, ncap * size);
-    if (nv == NULL)
-        return false;
-    memcpy(items, &nv, sizeof(nv));
-    *cap = ncap;
-    return true;
-}
-
 /* Run a statement that returns no rows (or whose rows do not matter). */
 kasa_err kasa__store_run(kasa_store *s, kasa__stmt *st, kasa_diag *diag)
 {
@@ -676,7 +659,7 @@ kasa_err kasa_store_api_roots(kasa_store *s, kasa_api_root **out, size_t *n,
     if (err != KASA_OK)
         return err;
     while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
-        if (!kasa__store_grow(&v, &cap, len, sizeof(*v))) {
+        if (!kasa__grow(&v, &cap, len, sizeof(*v))) {
             rc = -(int)KASA_ENOMEM;
             break;
         }
@@ -1021,7 +1004,7 @@ kasa_err kasa_store_collections(kasa_store *s, const char *api_root,
     if (err != KASA_OK)
         return err;
     while ((rc = s->drv->step(st, diag)) == KASA__ROW) {
-        if (!kasa__store_grow(&v, &cap, len, sizeof(*v))) {
+        if (!kasa__grow(&v, &cap, len, sizeof(*v))) {
             rc = -(int)KASA_ENOMEM;
             break;
         }
@@ -1613,8 +1596,7 @@ kasa_err kasa_store_query(kasa_store *s, const char *collection,
             out->more = true;
             break;
         }
-        if (!kasa__store_grow(&out->records, &cap, out->n,
-                              sizeof(*out->records))) {
+        if (!kasa__grow(&out->records, &cap, out->n, sizeof(*out->records))) {
             rc = -(int)KASA_ENOMEM;
             break;
         }
@@ -1896,7 +1878,7 @@ kasa_err kasa_store_delete(kasa_store *s, const char *collection,
 
         indicator |= tl == 9 && memcmp(t, "indicator", 9) == 0;
         /* pairs: the version's row, its date_added here */
-        if (!kasa__store_grow(&objs, &cap, n, 2 * sizeof(*objs))) {
+        if (!kasa__grow(&objs, &cap, n, 2 * sizeof(*objs))) {
             rc = -(int)KASA_ENOMEM;
             break;
         }

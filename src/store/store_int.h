@@ -120,10 +120,6 @@ kasa_err kasa__store_run(kasa_store *s, kasa__stmt *st, kasa_diag *diag);
 /* Run a statement that returns one integer (or no row: *v = dflt). */
 kasa_err kasa__store_run_int(kasa_store *s, kasa__stmt *st, int64_t dflt,
                              int64_t *v, kasa_diag *diag);
-/* Room for one more than `len` in the array `items` points to (each
- * element `size` bytes, *cap of them), doubling; false when memory runs
- * out.  `items` is the address of a typed pointer (a kasa_record **...). */
-bool kasa__store_grow(void *items, size_t *cap, size_t len, size_t size);
 /* Column `col` of the current row as a new string, or NULL when it is
  * NULL (or memory runs out). */
 char *kasa__store_dup_col(kasa_store *s, kasa__stmt *st, int col);
