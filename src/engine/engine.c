@@ -1083,7 +1083,6 @@ typedef struct event {
     char *paths;
     size_t pathused, pathcap;
     kasa__arena arena;
-    kasa_err err;
     const char *source;
     int64_t time_us;
 } event;
