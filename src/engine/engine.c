@@ -16,7 +16,9 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#ifdef KASA_HAVE_HYPERSCAN
 #include <hs/hs.h>
+#endif
 
 #include "core/core.h"
 #include "engine/engine.h"
@@ -208,7 +210,9 @@ struct kasa_engine {
     struct rx_db *dbs;
     size_t ndbs;
     table rxpaths; /* where -> index + 1 in dbs */
+#ifdef KASA_HAVE_HYPERSCAN
     hs_scratch_t *scratch;
+#endif
 };
 
 static ind *IND(const kasa_engine *e, size_t i)
@@ -433,6 +437,7 @@ static long find_id(const kasa_engine *e, const char *id)
  * expressions change.
  */
 
+#ifdef KASA_HAVE_HYPERSCAN
 typedef struct rx_entry {
     uint64_t where;
     uint32_t ind;
@@ -626,6 +631,38 @@ static kasa_err rx_build(kasa_engine *e)
     e->rx_dirty = false;
     return err;
 }
+
+#else /* no Hyperscan: LIKE and MATCHES are found by type */
+
+typedef struct rx_entry {
+    uint32_t ind;
+} rx_entry;
+typedef struct rx_db {
+    uint32_t *entries;
+    size_t n;
+} rx_db;
+
+static kasa_err rx_add(kasa_engine *e, const kasa__anchor *a, uint32_t which,
+                       bool *taken)
+{
+    (void)e;
+    (void)a;
+    (void)which;
+    *taken = false;
+    return KASA_OK;
+}
+
+static void rx_free(kasa_engine *e)
+{
+    table_fini(&e->rxpaths);
+}
+
+static kasa_err rx_build(kasa_engine *e)
+{
+    e->rx_dirty = false;
+    return KASA_OK;
+}
+#endif
 
 static kasa_err post_add(kasa_engine *e, uint32_t *head, uint32_t which)
 {
@@ -1233,6 +1270,7 @@ static kasa_err run_probes(event *v)
     return err;
 }
 
+#ifdef KASA_HAVE_HYPERSCAN
 typedef struct rxscan {
     event *v;
     const rx_db *d;
@@ -1281,6 +1319,7 @@ static kasa_err scan_rx(event *v, const rx_db *d, const kasa__fact *f)
     free(owned);
     return r.err;
 }
+#endif
 
 static kasa_err on_fact(void *ctx, const kasa__fact *f)
 {
@@ -1292,9 +1331,11 @@ static kasa_err on_fact(void *ctx, const kasa__fact *f)
     if (!f->value)
         return found(v, table_get(&e->types, f->where), NULL);
     err = table_get(&e->eqpaths, f->where) ? defer(v, f) : KASA_OK;
+#ifdef KASA_HAVE_HYPERSCAN
     if (err == KASA_OK && e->ndbs &&
         (np = table_get(&e->rxpaths, f->where)) != 0)
         err = scan_rx(v, &e->dbs[np - 1], f);
+#endif
     if (err != KASA_OK || !e->nnetp)
         return err;
     np = table_get(&e->netpaths, f->where);

@@ -202,14 +202,20 @@ static void test_like_and_matches(void **state)
     put(e, "indicator--by-type", "[email-addr:value MATCHES 'x\\\\Ry']");
     put(e, "indicator--neg", "[email-addr:value NOT MATCHES '^admin@']");
     kasa_engine_stats_get(e, &st);
+#ifdef KASA_HAVE_HYPERSCAN
     assert_int_equal(st.fallbacks, 2);
+#else
+    assert_int_equal(st.fallbacks, 5); /* built without: all by type */
+#endif
     assert_int_equal(observe_at(e, 0,
                                 "\"0\":{\"type\":\"url\",\"value\":"
                                 "\"http://a.example/index.html\"}",
                                 &s),
                      0);
+#ifdef KASA_HAVE_HYPERSCAN
     kasa_engine_stats_get(e, &st);
     assert_int_equal(st.candidates, 0); /* Hyperscan ruled it out */
+#endif
     assert_int_equal(observe_at(e, 1,
                                 "\"0\":{\"type\":\"url\",\"value\":"
                                 "\"http://a.example/gate.php?id=1\"}",
