@@ -285,8 +285,8 @@ static const char *addr_spec(const char *s, size_t n, size_t *an)
 
 int kasa__line_email(kasa__line *l, kasa__obs *o, const kasa__jval *v)
 {
-    const char *s, *a;
-    size_t n, an;
+    const char *s, *a, *lt;
+    size_t n, an, dn;
     int obj;
 
     if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
@@ -294,6 +294,19 @@ int kasa__line_email(kasa__line *l, kasa__obs *o, const kasa__jval *v)
         return -1;
     obj = kasa__obs_object(o, "email-addr");
     kasa__obs_str(o, obj, "value", a, an, false);
+    /* "Name <user@host>": the name is the address's display_name */
+    lt = memchr(s, '<', n);
+    if (lt && a > lt) {
+        dn = (size_t)(lt - s);
+        while (dn && (*s == ' ' || *s == '\t'))
+            s++, dn--;
+        while (dn && (s[dn - 1] == ' ' || s[dn - 1] == '\t'))
+            dn--;
+        if (dn >= 2 && s[0] == '"' && s[dn - 1] == '"')
+            s++, dn -= 2;
+        if (dn)
+            kasa__obs_str(o, obj, "display_name", s, dn, false);
+    }
     return obj;
 }
 

@@ -744,6 +744,9 @@ static const sample eve_samples[] = {
       "mail-attachment", "mail-id", NULL},
      {"email-message:to_refs[*].value=akiko.sato@corp.example.jp",
       "!email-message:to_refs[*].value=it-audit@corp.example.jp",
+      "email-message:from_ref.display_name=Accounts Payable",
+      "email-message:to_refs[*].display_name=Akiko Sato",
+      "!email-message:to_refs[*].display_name=it-audit@corp.example.jp",
       "!email-message:sender_ref", "#email-addr=5", "#file=1", NULL}},
     {"eve smtp without an email section",
      "{\"timestamp\":\"2024-03-04T21:10:03.5-05:00\",\"flow_id\":"
