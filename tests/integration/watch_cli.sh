@@ -208,5 +208,43 @@ expect_out '"observed":"2026-11-23T02:09:59.000000Z"'
 expect_not_out '"observed":"2026-11-23T02:04:59.000000Z"'
 expect_not_out '"observed":"2026-11-23T02:10:00.000000Z"'
 
+# -- an indicator that expires while the watcher runs -------------------------
+EXP=55555555-5555-4555-8555-555555555555
+until=$(date -u -d "@$(($(date +%s) + 3))" +%Y-%m-%dT%H:%M:%SZ)
+{
+    printf '{"type":"indicator","spec_version":"2.1","id":"indicator--%s",' $EXP
+    printf '"created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z",'
+    printf '"pattern":"[domain-name:value = %sexpiring.example%s]","pattern_type":"stix",' "'" "'"
+    printf '"valid_from":"2026-01-01T00:00:00Z","valid_until":"%s"}\n' "$until"
+} >"$TMP/expiring.jsonl"
+"$KASA" import --store "$STORE" --progress none "$TMP/expiring.jsonl" >/dev/null
+exp_line() {
+    printf '{"timestamp":"2026-11-23T12:00:%02d.000000+0900","event_type":"dns","src_ip":"10.0.0.8","dest_ip":"10.0.0.1","dns":{"rrname":"expiring.example"}}\n' "$1" \
+        >>"$TMP/exp.json"
+}
+: >"$TMP/exp.json"
+"$KASA" watch --store "$STORE" --follow --reload 0.1 --no-sightings \
+    "$TMP/exp.json" >"$TMP/watch.out" 2>"$TMP/watch.err" &
+pid=$!
+sleep 0.5
+exp_line 1
+exp_line 2
+sleep 4 # past valid_until, and more than one reload period
+exp_line 3
+exp_line 4
+sleep 1
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+pid=""
+cp "$TMP/watch.out" "$TMP/out"
+cp "$TMP/watch.err" "$TMP/err"
+runs=$((runs + 1))
+name="an indicator past its valid_until stops warning, without a restart"
+expect_rc 0
+expect_err "exp.json: 4 lines"
+expect_count out "indicator--$EXP" 2
+expect_not_out '"observed":"2026-11-23T03:00:03.000000Z"'
+
 echo "watch_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
