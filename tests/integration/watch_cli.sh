@@ -155,13 +155,15 @@ batch() { # batch FIRST COUNT: COUNT dns lines for late.example
         i=$((i + 1))
     done >>"$TMP/stream.json"
 }
-# wait_lines N: until the watcher's summary (SIGUSR1) says N lines
+# wait_lines N [FILE]: until the watcher's summary (SIGUSR1) says N lines
 wait_lines() {
     j=0
     while :; do
         kill -USR1 "$pid"
         sleep 0.2
-        if grep -q "stream.json: $1 lines" "$TMP/watch.err"; then return 0; fi
+        if grep -q "${2:-stream.json}: $1 lines" "$TMP/watch.err"; then
+            return 0
+        fi
         j=$((j + 1))
         if [ $j -gt 100 ]; then
             echo "FAIL: the watcher did not reach $1 lines"
@@ -209,8 +211,9 @@ expect_not_out '"observed":"2026-11-23T02:04:59.000000Z"'
 expect_not_out '"observed":"2026-11-23T02:10:00.000000Z"'
 
 # -- an indicator that expires while the watcher runs -------------------------
+# (valid five more seconds: two lines are read before, two after)
 EXP=55555555-5555-4555-8555-555555555555
-until=$(date -u -d "@$(($(date +%s) + 3))" +%Y-%m-%dT%H:%M:%SZ)
+until=$(date -u -d "@$(($(date +%s) + 5))" +%Y-%m-%dT%H:%M:%SZ)
 {
     printf '{"type":"indicator","spec_version":"2.1","id":"indicator--%s",' $EXP
     printf '"created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z",'
@@ -229,10 +232,12 @@ pid=$!
 sleep 0.5
 exp_line 1
 exp_line 2
-sleep 4 # past valid_until, and more than one reload period
+wait_lines 2 exp.json
+while [ "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \< "$until" ]; do sleep 0.2; done
+sleep 1 # past valid_until, and more than one reload period
 exp_line 3
 exp_line 4
-sleep 1
+wait_lines 4 exp.json
 kill -TERM "$pid"
 rc=0
 wait "$pid" || rc=$?
