@@ -145,22 +145,92 @@ static void push_key(kasa__path *p, const char *key)
     }
 }
 
+/* The hashes of the steps observations keep taking: from a parent path, a
+ * property's key (a static string of the decoder's, so its address names
+ * it), as a list element or not.  Direct-mapped, per thread (an engine
+ * belongs to one); a miss hashes as kasa__path_push does. */
+#define STEP_SLOTS 512u
+
+typedef struct step_slot {
+    uint64_t parent;
+    const char *key;
+    bool list;
+    uint64_t hash;
+} step_slot;
+
+static _Thread_local step_slot step_cache[STEP_SLOTS];
+
+static void push_prop(kasa__path *p, const char *key, bool list)
+{
+    uint64_t parent = p->hash;
+    uint64_t h = (parent ^ (uint64_t)(uintptr_t)key) * 0x9E3779B97F4A7C15ull;
+    step_slot *s = &step_cache[(h >> 40 ^ list) % STEP_SLOTS];
+
+    if (s->key == key && s->parent == parent && s->list == list) {
+        /* the key's bytes, its dots made separators */
+        size_t n = strlen(key);
+        char *at = p->buf + p->len + 1, *dot;
+        if (p->over || n + 1 > sizeof(p->buf) - p->len) {
+            p->over = true;
+        } else {
+            p->buf[p->len] = KASA__PATH_SEP;
+            memcpy(at, key, n);
+            p->len += n + 1;
+            while ((dot = memchr(at, '.', (size_t)(p->buf + p->len - at))))
+                *dot = KASA__PATH_SEP, at = dot + 1;
+        }
+        if (list)
+            kasa__path_append(p, NULL, 0);
+        p->hash = s->hash;
+        return;
+    }
+    push_key(p, key);
+    if (list)
+        kasa__path_push(p, NULL, 0);
+    s->parent = parent;
+    s->key = key;
+    s->list = list;
+    s->hash = p->hash;
+}
+
+/* The hash of a type (a static string), remembered likewise. */
+typedef struct type_slot {
+    const char *type;
+    size_t len;
+    uint64_t hash;
+} type_slot;
+
+static _Thread_local type_slot type_cache[64];
+
+static const type_slot *type_of(const char *type)
+{
+    type_slot *t =
+        &type_cache[((uintptr_t)type * 0x9E3779B97F4A7C15ull >> 58) % 64];
+
+    if (t->type != type) {
+        t->type = type;
+        t->len = strlen(type);
+        t->hash = kasa__where(type, t->len);
+    }
+    return t;
+}
+
+static const char type_key[] = "type";
+
 static kasa_err object_facts(walker *w, size_t obj)
 {
     kasa__path_mark mark = kasa__path_mark_get(&w->path);
     size_t i;
     kasa_err err = KASA_OK;
 
-    kasa__path_push(&w->path, "type", 4);
-    err = emit(w, w->o->objs[obj], strlen(w->o->objs[obj]));
+    push_prop(&w->path, type_key, false);
+    err = emit(w, w->o->objs[obj], type_of(w->o->objs[obj])->len);
     kasa__path_pop(&w->path, mark);
     for (i = w->first[obj]; i && err == KASA_OK; i = w->next[i - 1]) {
         const kasa__prop *p = &w->o->props[i - 1];
         if (p->kind == KASA__PROP_INT)
             continue;
-        push_key(&w->path, p->key);
-        if (p->list)
-            kasa__path_push(&w->path, NULL, 0);
+        push_prop(&w->path, p->key, p->list);
         if (p->kind == KASA__PROP_STR) {
             err = emit(w, p->val, p->len);
         } else if (w->path.hops < KASA__PATH_HOPS && !w->path.over) {
@@ -190,20 +260,20 @@ kasa_err kasa__obs_facts(const kasa__obs *o, size_t max, kasa__fact_fn fn,
         w.first[o->props[i].obj] = (uint8_t)(i + 1);
     }
     for (i = 0; i < o->nobjs && err == KASA_OK; i++) {
-        const char *type = o->objs[i];
+        const type_slot *t = type_of(o->objs[i]);
         kasa__fact f;
         if (w.left == 0)
             return KASA_ELIMIT;
         w.left--;
-        f.where = kasa__where(type, strlen(type));
-        f.path = type;
-        f.pathlen = strlen(type);
+        f.where = t->hash;
+        f.path = t->type;
+        f.pathlen = t->len;
         f.value = NULL;
         f.valuelen = 0;
         err = fn(ctx, &f);
         if (err != KASA_OK)
             break;
-        kasa__path_start(&w.path, type, strlen(type));
+        kasa__path_start_at(&w.path, t->type, t->len, t->hash);
         err = object_facts(&w, i);
     }
     return err;

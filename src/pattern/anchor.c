@@ -28,14 +28,35 @@ static bool ends_with(const char *s, size_t n, const char *suffix)
 
 void kasa__path_start(kasa__path *p, const char *type, size_t typelen)
 {
+    kasa__path_start_at(p, type, typelen, kasa__where(type, typelen));
+}
+
+void kasa__path_start_at(kasa__path *p, const char *type, size_t typelen,
+                         uint64_t hash)
+{
     p->len = 0;
     p->hops = 0;
     p->over = typelen > sizeof(p->buf);
-    p->hash = kasa__where(type, typelen);
+    p->hash = hash;
     if (!p->over) {
         memcpy(p->buf, type, typelen);
         p->len = typelen;
     }
+}
+
+void kasa__path_append(kasa__path *p, const char *key, size_t keylen)
+{
+    if (!key) {
+        key = "[*]";
+        keylen = 3;
+    }
+    if (p->over || keylen + 1 > sizeof(p->buf) - p->len) {
+        p->over = true;
+        return;
+    }
+    p->buf[p->len++] = KASA__PATH_SEP;
+    memcpy(p->buf + p->len, key, keylen);
+    p->len += keylen;
 }
 
 void kasa__path_push(kasa__path *p, const char *key, size_t keylen)
@@ -45,13 +66,7 @@ void kasa__path_push(kasa__path *p, const char *key, size_t keylen)
         keylen = 3;
     }
     p->hash = XXH3_64bits_withSeed(key, keylen, p->hash);
-    if (p->over || keylen + 1 > sizeof(p->buf) - p->len) {
-        p->over = true;
-        return;
-    }
-    p->buf[p->len++] = KASA__PATH_SEP;
-    memcpy(p->buf + p->len, key, keylen);
-    p->len += keylen;
+    kasa__path_append(p, key, keylen);
 }
 
 kasa__path_mark kasa__path_mark_get(const kasa__path *p)

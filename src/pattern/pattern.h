@@ -113,6 +113,13 @@ typedef struct kasa__path_mark {
  * list element); go back to a mark taken before. */
 void kasa__path_start(kasa__path *p, const char *type, size_t typelen);
 void kasa__path_push(kasa__path *p, const char *key, size_t keylen);
+
+/* The same without hashing, for a caller that knows the hash the steps
+ * lead to (kasa__path_start's and kasa__path_push's, remembered): start
+ * with `hash` as the type's; append a step's bytes only. */
+void kasa__path_start_at(kasa__path *p, const char *type, size_t typelen,
+                         uint64_t hash);
+void kasa__path_append(kasa__path *p, const char *key, size_t keylen);
 kasa__path_mark kasa__path_mark_get(const kasa__path *p);
 void kasa__path_pop(kasa__path *p, kasa__path_mark m);
 
