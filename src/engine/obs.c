@@ -155,7 +155,9 @@ typedef struct step_slot {
     uint64_t parent;
     const char *key;
     bool list;
+    uint8_t n; /* bytes the step appends; 0: too many to keep */
     uint64_t hash;
+    char bytes[80];
 } step_slot;
 
 static _Thread_local step_slot step_cache[STEP_SLOTS];
@@ -165,22 +167,13 @@ static void push_prop(kasa__path *p, const char *key, bool list)
     uint64_t parent = p->hash;
     uint64_t h = (parent ^ (uint64_t)(uintptr_t)key) * 0x9E3779B97F4A7C15ull;
     step_slot *s = &step_cache[(h >> 40 ^ list) % STEP_SLOTS];
+    size_t before = p->len;
 
-    if (s->key == key && s->parent == parent && s->list == list) {
-        /* the key's bytes, its dots made separators */
-        size_t n = strlen(key);
-        char *at = p->buf + p->len + 1, *dot;
-        if (p->over || n + 1 > sizeof(p->buf) - p->len) {
-            p->over = true;
-        } else {
-            p->buf[p->len] = KASA__PATH_SEP;
-            memcpy(at, key, n);
-            p->len += n + 1;
-            while ((dot = memchr(at, '.', (size_t)(p->buf + p->len - at))))
-                *dot = KASA__PATH_SEP, at = dot + 1;
-        }
-        if (list)
-            kasa__path_append(p, NULL, 0);
+    if (s->key == key && s->parent == parent && s->list == list && s->n &&
+        !p->over && s->n <= sizeof(p->buf) - p->len) {
+        /* the step's bytes as they were made the first time */
+        memcpy(p->buf + p->len, s->bytes, s->n);
+        p->len += s->n;
         p->hash = s->hash;
         return;
     }
@@ -191,6 +184,10 @@ static void push_prop(kasa__path *p, const char *key, bool list)
     s->key = key;
     s->list = list;
     s->hash = p->hash;
+    s->n = !p->over && p->len - before <= sizeof(s->bytes)
+               ? (uint8_t)(p->len - before)
+               : 0;
+    memcpy(s->bytes, p->buf + before, s->n);
 }
 
 /* The hash of a type (a static string), remembered likewise. */
