@@ -57,7 +57,6 @@ typedef struct watch {
     unsigned long lineno;
     unsigned long bad_shown;
     uint64_t refused; /* indicators the engine refused */
-    uint64_t reloads;
     uint64_t skipped; /* active indicators of another pattern_type */
     uint64_t sightings_stored;
 } watch;
@@ -139,7 +138,6 @@ static int reload(watch *w)
     }
     free(w->since);
     w->since = next;
-    w->reloads++;
     return 0;
 }
 
