@@ -11,6 +11,7 @@
 
 #include "kasa/kasa.h"
 #include "kasa/pattern.h"
+#include "kasa/store.h"
 
 #if defined(__GNUC__)
 #define KASA_CLI_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
@@ -109,6 +110,10 @@ int kasa_cli_usage_error(const char *hint, const char *fmt, ...)
  */
 kasa_err kasa_cli_read_file(const char *path, const char *name, size_t max,
                             char **out, size_t *outlen);
+
+/* Open the store `uri` names, else $KASA_STORE, else the default;
+ * 0, or -1 with the reason on stderr. */
+int kasa_cli_open_store(const char *uri, kasa_store **s);
 
 /* The name a file is shown under in messages: "<stdin>" for "-". */
 const char *kasa_cli_source_name(const char *path);

@@ -104,23 +104,6 @@ const char *kasa_cli_access_help(const char *topic)
     return NULL;
 }
 
-/* --store, else $KASA_STORE, else the default. */
-static int open_store(const char *uri, kasa_store **s)
-{
-    kasa_diag d;
-
-    if (uri == NULL)
-        uri = getenv("KASA_STORE");
-    if (uri == NULL || uri[0] == '\0')
-        uri = KASA_STORE_DEFAULT_URI;
-    if (kasa_store_open(uri, s, &d) != KASA_OK) {
-        fprintf(stderr, "kasa: error: store %s: %s\n", uri,
-                kasa_cli_diag_message(&d));
-        return -1;
-    }
-    return 0;
-}
-
 /* Report a failed call of the library; a refusal (what was named is
  * malformed, taken or unknown) exits 1, the store's failures 2. */
 static int failed(const char *what, kasa_err err, const kasa_diag *d)
@@ -340,7 +323,7 @@ int kasa_cli_account(int argc, char **argv)
                                   sub);
         goto out;
     }
-    if (open_store(o.store, &s) != 0)
+    if (kasa_cli_open_store(o.store, &s) != 0)
         goto out;
     if (strcmp(sub, "add") == 0) {
         rc = account_add(s, args[1], &o);
@@ -450,7 +433,7 @@ int kasa_cli_token(int argc, char **argv)
                                                              : "ACCOUNT");
         goto out;
     }
-    if (open_store(store_uri, &s) != 0)
+    if (kasa_cli_open_store(store_uri, &s) != 0)
         goto out;
     if (strcmp(sub, "new") == 0)
         rc = token_new(s, args[1]);
@@ -534,7 +517,7 @@ int kasa_cli_grant(int argc, char **argv)
                                   args[2]);
         goto out;
     }
-    if (open_store(store_uri, &s) != 0)
+    if (kasa_cli_open_store(store_uri, &s) != 0)
         goto out;
     if (list) {
         rc = grant_list(s, nargs == 2 ? args[1] : NULL);

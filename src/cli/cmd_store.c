@@ -27,23 +27,6 @@
 #define OPTIMIZE_AFTER 10000 /* objects added: then refresh statistics */
 #define MAX_REPORTED   1000  /* rejections printed one by one, then counted */
 
-/* --store, else $KASA_STORE, else the default. */
-static int open_store(const char *uri, kasa_store **s)
-{
-    kasa_diag d;
-
-    if (uri == NULL)
-        uri = getenv("KASA_STORE");
-    if (uri == NULL || uri[0] == '\0')
-        uri = KASA_STORE_DEFAULT_URI;
-    if (kasa_store_open(uri, s, &d) != KASA_OK) {
-        fprintf(stderr, "kasa: error: store %s: %s\n", uri,
-                kasa_cli_diag_message(&d));
-        return -1;
-    }
-    return 0;
-}
-
 static double now_seconds(void)
 {
     struct timespec ts;
@@ -622,7 +605,7 @@ int kasa_cli_import(int argc, char **argv)
         fprintf(stderr, "kasa: error: import: %s\n", sd.message);
         goto out;
     }
-    if (open_store(store_uri, &im->store) != 0)
+    if (kasa_cli_open_store(store_uri, &im->store) != 0)
         goto out;
     if (import_collection(im->store, coll, &im->coll) != 0)
         goto out;
@@ -815,7 +798,7 @@ int kasa_cli_export(int argc, char **argv)
                                   "export: --format is bundle or jsonl");
         goto out;
     }
-    if (open_store(store_uri, &s) != 0)
+    if (kasa_cli_open_store(store_uri, &s) != 0)
         goto out;
     if (coll != NULL &&
         kasa_store_collection_find(s, coll, &c, &d) != KASA_OK) {
@@ -912,7 +895,7 @@ int kasa_cli_collection(int argc, char **argv)
         c.alias = (char *)alias;
         c.description = (char *)desc;
         c.api_root = (char *)root;
-        if (open_store(store_uri, &s) != 0)
+        if (kasa_cli_open_store(store_uri, &s) != 0)
             goto out;
         if (kasa_store_collection_create(s, &c, &d) != KASA_OK) {
             fprintf(stderr, "kasa: error: collection create: %s\n",
@@ -932,7 +915,7 @@ int kasa_cli_collection(int argc, char **argv)
                                       args[1]);
             goto out;
         }
-        if (open_store(store_uri, &s) != 0)
+        if (kasa_cli_open_store(store_uri, &s) != 0)
             goto out;
         if (kasa_store_collections(s, root, &v, &n, &d) != KASA_OK) {
             fprintf(stderr, "kasa: error: collection list: %s\n",
@@ -955,7 +938,7 @@ int kasa_cli_collection(int argc, char **argv)
                                       "alias");
             goto out;
         }
-        if (open_store(store_uri, &s) != 0)
+        if (kasa_cli_open_store(store_uri, &s) != 0)
             goto out;
         if (kasa_store_collection_find(s, args[1], &c, &d) != KASA_OK) {
             fprintf(stderr, "kasa: error: collection show: %s\n",
@@ -1002,7 +985,7 @@ int kasa_cli_stats(int argc, char **argv)
                                   "stats: unexpected argument '%s'", args[0]);
         goto out;
     }
-    if (open_store(store_uri, &s) != 0)
+    if (kasa_cli_open_store(store_uri, &s) != 0)
         goto out;
     if (kasa_store_stats_get(s, kasa_now_us(), &st, &d) != KASA_OK) {
         fprintf(stderr, "kasa: error: stats: %s\n", kasa_cli_diag_message(&d));
@@ -1047,7 +1030,7 @@ int kasa_cli_store(int argc, char **argv)
                                   "store: the subcommand is check");
         goto out;
     }
-    if (open_store(store_uri, &s) != 0)
+    if (kasa_cli_open_store(store_uri, &s) != 0)
         goto out;
     if (kasa_store_check(s, &d) != KASA_OK) {
         fprintf(stderr, "kasa: store check: %s\n", kasa_cli_diag_message(&d));

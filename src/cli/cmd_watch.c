@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -160,29 +159,18 @@ static void on_allowed(void *ctx, const kasa_indicator *ind, const char *value,
 /* -- warnings -----------------------------------------------------------------
  */
 
-static void time_text(int64_t us, char out[64])
-{
-    time_t sec = (time_t)(us / 1000000);
-    struct tm tm;
-
-    gmtime_r(&sec, &tm);
-    snprintf(out, 64, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(us % 1000000));
-}
-
 static kasa_err on_match(void *ctx, const kasa_match *m)
 {
     watch *w = ctx;
     const kasa_indicator *in = m->indicator;
     json_t *j = json_object(), *ind = json_object(), *fields = json_array();
-    char now[64], seen[64];
+    char now[32], seen[32];
     size_t i;
     char *line;
     int bad = !j || !ind || !fields;
 
-    time_text(kasa_now_us(), now);
-    time_text(m->time_us, seen);
+    kasa_stix_time_format_us(kasa_now_us(), now);
+    kasa_stix_time_format_us(m->time_us, seen);
     if (!bad) {
         json_object_set_new(j, "time", json_string(now));
         json_object_set_new(j, "observed", json_string(seen));
@@ -520,15 +508,8 @@ int kasa_cli_watch(int argc, char **argv)
         }
         w.reload_us = (int64_t)(s * 1e6);
     }
-    if (!store_uri)
-        store_uri = getenv("KASA_STORE");
-    if (!store_uri || !store_uri[0])
-        store_uri = KASA_STORE_DEFAULT_URI;
-    if (kasa_store_open(store_uri, &w.store, &d) != KASA_OK) {
-        fprintf(stderr, "kasa: error: store %s: %s\n", store_uri,
-                kasa_cli_diag_message(&d));
+    if (kasa_cli_open_store(store_uri, &w.store) != 0)
         goto out;
-    }
     w.out = stdout;
     if (output && !(w.out = fopen(output, "a"))) {
         fprintf(stderr, "kasa: error: %s: %s\n", output, strerror(errno));

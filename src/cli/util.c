@@ -404,3 +404,19 @@ int kasa_cli_getopt(const char *name, const char *hint, int argc, char **argv,
     }
     return 0;
 }
+
+int kasa_cli_open_store(const char *uri, kasa_store **s)
+{
+    kasa_diag d;
+
+    if (uri == NULL)
+        uri = getenv("KASA_STORE");
+    if (uri == NULL || uri[0] == '\0')
+        uri = KASA_STORE_DEFAULT_URI;
+    if (kasa_store_open(uri, s, &d) != KASA_OK) {
+        fprintf(stderr, "kasa: error: store %s: %s\n", uri,
+                kasa_cli_diag_message(&d));
+        return -1;
+    }
+    return 0;
+}
