@@ -101,9 +101,9 @@ kasa_err kasa_sightings_flush(kasa_sightings *s, size_t *stored,
                               kasa_diag *diag) KASA_WARN_UNUSED;
 
 /* The id of the sighting of `indicator` by `identity`, "sighting--<uuid>"
- * (a UUIDv5 of both), into `out`. */
-void kasa_sighting_id(const char *identity, const char *indicator,
-                      char out[48]);
+ * (a UUIDv5 of both), into `out`: KASA_OK or KASA_ENOMEM. */
+kasa_err kasa_sighting_id(const char *identity, const char *indicator,
+                          char out[48]);
 
 #ifdef __cplusplus
 }

@@ -46,6 +46,13 @@ char *kasa__arena_strndup(kasa__arena *a, const char *s, size_t n);
  * runs out.  `items` is the address of a typed pointer (a posting **...). */
 bool kasa__grow(void *items, size_t *cap, size_t len, size_t size);
 
+/* A UUID's 16 bytes as text ("xxxxxxxx-xxxx-..."). */
+void kasa__uuid_text(const unsigned char u[16], char out[37]);
+/* The version 5 (SHA-1) UUID of `name` in namespace `ns`: KASA_OK or
+ * KASA_ENOMEM. */
+kasa_err kasa__uuid5(const unsigned char ns[16], const char *name, size_t n,
+                     char out[37]);
+
 /* -- diagnostics ----------------------------------------------------------- */
 
 /* Fill `diag` (if not NULL) with code and message, with the position of

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 
 #include "core/core.h"
 #include "kasa/sensor.h"
@@ -51,28 +50,25 @@ struct kasa_sightings {
     int64_t last_modified; /* versions are strictly increasing */
 };
 
-void kasa_sighting_id(const char *identity, const char *indicator, char out[48])
+kasa_err kasa_sighting_id(const char *identity, const char *indicator,
+                          char out[48])
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    char hex[33];
+    size_t a = strlen(identity), b = strlen(indicator);
+    char *name = malloc(a + 1 + b), uuid[37];
+    kasa_err err = KASA_ENOMEM;
 
-    memset(md, 0, sizeof(md));
-    if (ctx && EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
-        EVP_DigestUpdate(ctx, sighting_namespace, 16) == 1 &&
-        EVP_DigestUpdate(ctx, identity, strlen(identity)) == 1 &&
-        EVP_DigestUpdate(ctx, " ", 1) == 1 &&
-        EVP_DigestUpdate(ctx, indicator, strlen(indicator)) == 1)
-        (void)EVP_DigestFinal_ex(ctx, md, &mdlen);
-    EVP_MD_CTX_free(ctx);
-    md[6] = (unsigned char)((md[6] & 0x0F) | 0x50); /* version 5 */
-    md[8] = (unsigned char)((md[8] & 0x3F) | 0x80); /* RFC 4122 variant */
-    kasa__hex_encode(md, 16, hex);
-    snprintf(out, 48, "sighting--%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8,
-             hex + 12, hex + 16, hex + 20);
+    /* the name: "<identity> <indicator>" */
+    if (name) {
+        memcpy(name, identity, a);
+        name[a] = ' ';
+        memcpy(name + a + 1, indicator, b);
+        err = kasa__uuid5(sighting_namespace, name, a + 1 + b, uuid);
+        free(name);
+    }
+    if (err == KASA_OK)
+        snprintf(out, 48, "sighting--%s", uuid);
+    return err;
 }
-
 kasa_sightings *kasa_sightings_new(kasa_store *store, const char *collection,
                                    const char *identity)
 {
@@ -117,20 +113,17 @@ kasa_err kasa_sightings_note(kasa_sightings *s, const kasa_match *m)
             break;
         }
     if (!x) {
-        if (s->n == s->cap) {
-            size_t ncap = s->cap ? s->cap * 2 : 16;
-            seen *nv = realloc(s->v, ncap * sizeof(*nv));
-            if (!nv)
-                return KASA_ENOMEM;
-            s->v = nv;
-            s->cap = ncap;
-        }
+        if (!kasa__grow(&s->v, &s->cap, s->n, sizeof(*s->v)))
+            return KASA_ENOMEM;
         x = &s->v[s->n];
         memset(x, 0, sizeof(*x));
         x->indicator = strdup(ind);
         if (!x->indicator)
             return KASA_ENOMEM;
-        kasa_sighting_id(s->identity, ind, x->id);
+        if (kasa_sighting_id(s->identity, ind, x->id) != KASA_OK) {
+            free(x->indicator);
+            return KASA_ENOMEM;
+        }
         x->first = x->last = m->time_us;
         s->n++;
     }

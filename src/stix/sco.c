@@ -339,59 +339,16 @@ static const char *pick_hash(const json_t *hashes)
     return best;
 }
 
-static void uuid_text(const unsigned char u[16], char out[37])
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t i, j = 0;
-
-    for (i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            out[j++] = '-';
-        out[j++] = hex[u[i] >> 4];
-        out[j++] = hex[u[i] & 15];
-    }
-    out[j] = '\0';
-}
-
-static kasa_err uuid5(const char *name, size_t n, unsigned char u[16])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok;
-
-    if (ctx == NULL)
-        return KASA_ENOMEM;
-    ok = EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) == 1 &&
-         EVP_DigestUpdate(ctx, stix_namespace, sizeof(stix_namespace)) == 1 &&
-         EVP_DigestUpdate(ctx, name, n) == 1 &&
-         EVP_DigestFinal_ex(ctx, md, &mdlen) == 1 && mdlen >= 16;
-    EVP_MD_CTX_free(ctx);
-    if (!ok)
-        return KASA_ENOMEM; /* libcrypto fails this way only without memory */
-    memcpy(u, md, 16);
-    u[6] = (unsigned char)((u[6] & 0x0F) | 0x50);
-    u[8] = (unsigned char)((u[8] & 0x3F) | 0x80);
-    return KASA_OK;
-}
-
 kasa_err kasa__stix_uuid5(const char *name, size_t n, char out[37])
 {
-    unsigned char u[16];
-    kasa_err err = uuid5(name, n, u);
-
-    if (err == KASA_OK)
-        uuid_text(u, out);
-    return err;
+    return kasa__uuid5(stix_namespace, name, n, out);
 }
-
 kasa_err kasa_stix_sco_id(const json_t *obj, char out[KASA_STIX_ID_MAX],
                           kasa_stix_diag *d)
 {
     const char *type = json_string_value(json_object_get(obj, "type"));
     const kasa__stix_type *t;
     json_t *contrib = NULL;
-    unsigned char u[16];
     char text[37], *canon_text = NULL;
     size_t i, len;
     kasa_err err = KASA_OK;
@@ -451,9 +408,7 @@ kasa_err kasa_stix_sco_id(const json_t *obj, char out[KASA_STIX_ID_MAX],
                             "the object nests deeper than %d levels",
                             CANON_MAX_DEPTH);
         if (err == KASA_OK)
-            err = uuid5(canon_text, len, u);
-        if (err == KASA_OK)
-            uuid_text(u, text);
+            err = kasa__stix_uuid5(canon_text, len, text);
     }
     if (err != KASA_OK)
         goto out;
