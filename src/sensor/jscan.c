@@ -1,22 +1,13 @@
 /*
  * jscan.c - a validating JSON scanner that records the values a schema
  * names (jscan.h).  Its grammar and its limits are jansson's, rule for
- * rule (lex.c and load.c of jansson 2.14): a top-level object, strings
- * without control characters or \u0000, escapes with paired surrogates,
- * UTF-8 without overlong forms, surrogates or code points past U+10FFFF,
- * integers within int64_t, reals that do not overflow, at most 2048 levels
- * of values, the last of duplicate keys, and one quirk of its reader: a NUL
- * byte right after a number or a literal is skipped.  Strings are searched 16
- * bytes at a time with SSE2 where the machine has it.  What the values
- * mean is the decoders' business.
+ * rule (lex.c and load.c of jansson 2.14): a top-level object, tokens as
+ * core/jlex.h reads them, at most 2048 levels of values, the last of
+ * duplicate keys, and one quirk of its reader: a NUL byte right after a
+ * number or a literal is skipped.  What the values mean is the decoders'
+ * business.
  */
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #include "sensor/jscan.h"
 
@@ -49,9 +40,7 @@ static bool fail(scan *c, const char *why)
 
 static void ws(scan *c)
 {
-    while (c->p < c->end &&
-           (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
-        c->p++;
+    kasa__jlex_ws(&c->p, c->end);
 }
 
 static void record(scan *c, uint8_t slot, kasa__jkind kind,
@@ -79,311 +68,29 @@ static void record(scan *c, uint8_t slot, kasa__jkind kind,
     v->len = (uint32_t)len;
 }
 
-/* -- strings ----------------------------------------------------------------
+/* -- tokens (core/jlex.h) ---------------------------------------------------
  */
 
-static int hexval(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-static long hex4(const unsigned char *p)
-{
-    long v = 0;
-    int i;
-
-    for (i = 0; i < 4; i++) {
-        int h = hexval(p[i]);
-        if (h < 0)
-            return -1;
-        v = v * 16 + h;
-    }
-    return v;
-}
-
-/* One UTF-8 sequence starting with a byte >= 0x80: its length, or 0. */
-static size_t utf8_seq(const unsigned char *p, const unsigned char *end)
-{
-    unsigned char b = p[0];
-    size_t n, i;
-    uint32_t cp;
-
-    if (b < 0xC2 || b > 0xF4)
-        return 0;
-    n = b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4;
-    if ((size_t)(end - p) < n)
-        return 0;
-    cp = b & (n == 2 ? 0x1F : n == 3 ? 0x0F : 0x07);
-    for (i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (p[i] & 0x3F);
-    }
-    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
-/* At the opening quote: the string's contents, checked; p after it. */
 static bool string(scan *c, const unsigned char **begin, size_t *len,
                    bool *escaped)
 {
-    const unsigned char *p = c->p + 1, *end = c->end;
+    const char *why = kasa__jlex_string(&c->p, c->end, begin, len, escaped);
 
-    *escaped = false;
-    *begin = p;
-    for (;;) {
-#if defined(__SSE2__)
-        const __m128i quote = _mm_set1_epi8('"');
-        const __m128i bslash = _mm_set1_epi8('\\');
-        const __m128i space = _mm_set1_epi8(0x20);
-        while (end - p >= 16) {
-            __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-            /* signed: below 0x20 is a control byte or one >= 0x80 */
-            __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote),
-                                                  _mm_cmpeq_epi8(v, bslash)),
-                                     _mm_cmplt_epi8(v, space));
-            int mask = _mm_movemask_epi8(m);
-            if (mask) {
-                p += __builtin_ctz((unsigned)mask);
-                break;
-            }
-            p += 16;
-        }
-#endif
-        if (p >= end) {
-            c->p = p;
-            return fail(c, "premature end of input in a string");
-        }
-        if (*p == '"')
-            break;
-        if (*p == '\\') {
-            long cp;
-            *escaped = true;
-            if (end - p < 2) {
-                c->p = p;
-                return fail(c, "premature end of input in a string");
-            }
-            switch (p[1]) {
-            case '"':
-            case '\\':
-            case '/':
-            case 'b':
-            case 'f':
-            case 'n':
-            case 'r':
-            case 't': p += 2; continue;
-            case 'u': break;
-            default: c->p = p; return fail(c, "invalid escape");
-            }
-            if (end - p < 6 || (cp = hex4(p + 2)) < 0) {
-                c->p = p;
-                return fail(c, "invalid escape");
-            }
-            if (cp == 0) {
-                c->p = p;
-                return fail(c, "\\u0000 is not allowed");
-            }
-            if (cp >= 0xDC00 && cp <= 0xDFFF) {
-                c->p = p;
-                return fail(c, "invalid Unicode: a lone low surrogate");
-            }
-            if (cp >= 0xD800 && cp <= 0xDBFF) {
-                long lo;
-                if (end - p < 12 || p[6] != '\\' || p[7] != 'u' ||
-                    (lo = hex4(p + 8)) < 0xDC00 || lo > 0xDFFF) {
-                    c->p = p;
-                    return fail(c, "invalid Unicode: a lone high surrogate");
-                }
-                p += 12;
-                continue;
-            }
-            p += 6;
-            continue;
-        }
-        if (*p < 0x20) {
-            c->p = p;
-            return fail(c, "control character in a string");
-        }
-        if (*p >= 0x80) {
-            size_t n = utf8_seq(p, end);
-            if (!n) {
-                c->p = p;
-                return fail(c, "invalid UTF-8");
-            }
-            p += n;
-            continue;
-        }
-        p++;
-    }
-    *len = (size_t)(p - *begin);
-    c->p = p + 1;
-    return true;
-}
-
-size_t kasa__junescape(const char *in, size_t len, char *out)
-{
-    const unsigned char *p = (const unsigned char *)in, *end = p + len;
-    char *w = out;
-
-    while (p < end) {
-        long cp;
-        if (*p != '\\') {
-            *w++ = (char)*p++;
-            continue;
-        }
-        switch (p[1]) {
-        case 'b':
-            *w++ = '\b';
-            p += 2;
-            continue;
-        case 'f':
-            *w++ = '\f';
-            p += 2;
-            continue;
-        case 'n':
-            *w++ = '\n';
-            p += 2;
-            continue;
-        case 'r':
-            *w++ = '\r';
-            p += 2;
-            continue;
-        case 't':
-            *w++ = '\t';
-            p += 2;
-            continue;
-        case 'u': break;
-        default:
-            *w++ = (char)p[1];
-            p += 2;
-            continue;
-        }
-        cp = hex4(p + 2);
-        p += 6;
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(p + 2) - 0xDC00);
-            p += 6;
-        }
-        if (cp < 0x80) {
-            *w++ = (char)cp;
-        } else if (cp < 0x800) {
-            *w++ = (char)(0xC0 | cp >> 6);
-            *w++ = (char)(0x80 | (cp & 0x3F));
-        } else if (cp < 0x10000) {
-            *w++ = (char)(0xE0 | cp >> 12);
-            *w++ = (char)(0x80 | (cp >> 6 & 0x3F));
-            *w++ = (char)(0x80 | (cp & 0x3F));
-        } else {
-            *w++ = (char)(0xF0 | cp >> 18);
-            *w++ = (char)(0x80 | (cp >> 12 & 0x3F));
-            *w++ = (char)(0x80 | (cp >> 6 & 0x3F));
-            *w++ = (char)(0x80 | (cp & 0x3F));
-        }
-    }
-    return (size_t)(w - out);
-}
-
-/* -- numbers and literals ---------------------------------------------------
- */
-
-static bool is_digit(const scan *c)
-{
-    return c->p < c->end && *c->p >= '0' && *c->p <= '9';
-}
-
-/* Does strto{ll,d} of the token say it is out of range? */
-static bool out_of_range(const unsigned char *b, size_t n, bool real)
-{
-    char stack[128], *buf = n < sizeof(stack) ? stack : malloc(n + 1);
-    bool over;
-
-    if (!buf)
-        return true; /* cannot tell: refuse, as jansson would fail too */
-    memcpy(buf, b, n);
-    buf[n] = '\0';
-    errno = 0;
-    if (real) {
-        double d = strtod(buf, NULL);
-        over = errno == ERANGE && (d > 1.0 || d < -1.0);
-    } else {
-        (void)strtoll(buf, NULL, 10);
-        over = errno == ERANGE;
-    }
-    if (buf != stack)
-        free(buf);
-    return over;
+    return why == NULL || fail(c, why);
 }
 
 static bool number(scan *c, kasa__jkind *kind)
 {
-    const unsigned char *b = c->p;
-    bool real = false, exp = false;
+    const char *why = kasa__jlex_number(&c->p, c->end, kind);
 
-    if (*c->p == '-')
-        c->p++;
-    if (!is_digit(c))
-        return fail(c, "invalid number");
-    if (*c->p == '0') {
-        c->p++;
-        if (is_digit(c))
-            return fail(c, "invalid number: a leading zero");
-    } else {
-        while (is_digit(c))
-            c->p++;
-    }
-    if (c->p < c->end && *c->p == '.') {
-        c->p++;
-        if (!is_digit(c))
-            return fail(c, "invalid number: no digit after '.'");
-        while (is_digit(c))
-            c->p++;
-        real = true;
-    }
-    if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
-        exp = true;
-        c->p++;
-        if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
-            c->p++;
-        if (!is_digit(c))
-            return fail(c, "invalid number: no digit in the exponent");
-        while (is_digit(c))
-            c->p++;
-        real = true;
-    }
-    /* 18 digits always fit an int64_t; a real overflows only with an
-     * exponent or more than 300 digits */
-    if (((real && (exp || c->p - b > 300)) || (!real && c->p - b > 18)) &&
-        out_of_range(b, (size_t)(c->p - b), real))
-        return fail(c, real ? "real number overflow" : "too big integer");
-    *kind = real ? KASA__J_REAL : KASA__J_INT;
-    return true;
+    return why == NULL || fail(c, why);
 }
 
 static bool literal(scan *c, kasa__jkind *kind)
 {
-    size_t left = (size_t)(c->end - c->p);
+    const char *why = kasa__jlex_literal(&c->p, c->end, kind);
 
-    if (left >= 4 && memcmp(c->p, "true", 4) == 0) {
-        *kind = KASA__J_TRUE;
-        c->p += 4;
-    } else if (left >= 5 && memcmp(c->p, "false", 5) == 0) {
-        *kind = KASA__J_FALSE;
-        c->p += 5;
-    } else if (left >= 4 && memcmp(c->p, "null", 4) == 0) {
-        *kind = KASA__J_NULL;
-        c->p += 4;
-    } else {
-        return fail(c, "invalid token");
-    }
-    return true;
+    return why == NULL || fail(c, why);
 }
 
 /* -- values -----------------------------------------------------------------
@@ -406,7 +113,7 @@ static bool escaped_key_is(const char *name, const unsigned char *k, size_t n)
         if (*k == '\\') {
             step = 2;
             if (k[1] == 'u') {
-                cp = hex4(k + 2);
+                cp = kasa__jlex_hex4(k + 2);
                 step = cp >= 0xD800 && cp <= 0xDBFF ? 12 : 6; /* a pair */
             }
             m = kasa__junescape((const char *)k, step, buf);

@@ -16,8 +16,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/jlex.h" /* its tokens; kasa__jkind, kasa__junescape */
+
 #define KASA__JSCAN_MAX_VALS  256u  /* values recorded per line */
-#define KASA__JSCAN_MAX_DEPTH 2048u /* as jansson's JSON_PARSER_MAX_DEPTH */
+#define KASA__JSCAN_MAX_DEPTH KASA__JSON_MAX_DEPTH
 
 /* A schema level: an array of keys, as many as need be, ended by one with
  * a NULL name.  A key with a slot records its value when it is a scalar,
@@ -29,16 +31,6 @@ typedef struct kasa__jkey {
     uint8_t slot; /* 0: not recorded */
     const struct kasa__jkey *child;
 } kasa__jkey;
-
-typedef enum kasa__jkind {
-    KASA__J_DEAD, /* recorded, then overridden by a later duplicate key */
-    KASA__J_STR,
-    KASA__J_INT,
-    KASA__J_REAL,
-    KASA__J_TRUE,
-    KASA__J_FALSE,
-    KASA__J_NULL
-} kasa__jkind;
 
 typedef struct kasa__jval {
     uint8_t slot;
@@ -62,10 +54,5 @@ typedef struct kasa__jscan {
  * order; false with s->err and s->err_off otherwise. */
 bool kasa__jscan_run(kasa__jscan *s, const char *p, size_t len,
                      const kasa__jkey *schema);
-
-/* Write the string between quotes p[0..len) (already checked by the
- * scanner) unescaped into out, which has room for len bytes; returns the
- * length written. */
-size_t kasa__junescape(const char *p, size_t len, char *out);
 
 #endif /* KASA_SENSOR_JSCAN_H */
