@@ -2,11 +2,12 @@
  * reader.c - STIX objects out of files of any size, in bounded memory.  A
  * bundle is streamed: a small scanner finds where each element of its
  * "objects" array begins and ends (it knows strings, escapes and nesting,
- * nothing more), and only that element is handed to jansson.  So memory
- * is bounded by the largest single object, not by the file, and one
- * malformed object does not stop the rest.  The same scanner reads JSON
- * lines (or any concatenation of objects), a MISP event, and the events
- * of a MISP feed.  What makes an object valid is validate.c's business.
+ * nothing more), and only that element is parsed (kasa__json_loadb:
+ * jansson's tree, built faster).  So memory is bounded by the largest
+ * single object, not by the file, and one malformed object does not stop
+ * the rest.  The same scanner reads JSON lines (or any concatenation of
+ * objects), a MISP event, and the events of a MISP feed.  What makes an
+ * object valid is validate.c's business.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "core/json.h"
 #include "kasa/stix.h"
 
 #define READ_CHUNK (256u * 1024)
@@ -271,7 +273,7 @@ static kasa_err parse_span(kasa_stix_reader *r, const span *sp, json_t **out,
                     "%zu bytes: larger than the %zu-byte limit for one "
                     "object",
                     sp->len, r->max_object);
-    v = json_loadb(r->buf + sp->at, sp->len, JSON_DECODE_ANY, &jerr);
+    v = kasa__json_loadb(r->buf + sp->at, sp->len, JSON_DECODE_ANY, &jerr);
     if (v == NULL)
         return fail(r, d, KASA_EJSON, at + (uint64_t)jerr.position, false,
                     "invalid JSON: %s", jerr.text);

@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "core/json.h"
 #include "kasa/access.h"
 #include "kasa/policy.h"
 #include "kasa/stix.h"
@@ -888,10 +889,11 @@ out:
  * own bytes are wanted: jansson gives a tree, and writing each object out
  * again cost as much as parsing the body (a tenth of a POST).  This
  * scanner finds the elements of the top-level "objects" array; each is
- * then parsed by jansson on its own, and every other member's value too,
- * so what is accepted is exactly what jansson accepts.  Anything the
+ * then parsed on its own (kasa__json_loadb, jansson's tree), and every
+ * other member's value too, so what is accepted is exactly what jansson
+ * accepts.  Anything the
  * scanner does not follow sends the body down the slow path (one
- * json_loadb of the whole), which also gives the error message.
+ * kasa__json_loadb of the whole), which also gives the error message.
  */
 typedef struct span {
     const char *p;
@@ -984,7 +986,8 @@ static bool scan_envelope(const char *p, size_t n, json_t **objs,
 
                 if (p[i] != '{' || (e = skip_value(p, i, n)) == 0)
                     goto slow;
-                o = json_loadb(p + i, e - i, JSON_REJECT_DUPLICATES, NULL);
+                o = kasa__json_loadb(p + i, e - i, JSON_REJECT_DUPLICATES,
+                                     NULL);
                 if (o == NULL || json_array_append_new(arr, o) != 0)
                     goto slow;
                 if (count == cap) {
@@ -1015,7 +1018,7 @@ static bool scan_envelope(const char *p, size_t n, json_t **objs,
 
             if ((e = skip_value(p, i, n)) == 0)
                 goto slow;
-            v = json_loadb(p + i, e - i, JSON_DECODE_ANY, NULL);
+            v = kasa__json_loadb(p + i, e - i, JSON_DECODE_ANY, NULL);
             if (v == NULL)
                 goto slow;
             json_decref(v);
@@ -1071,8 +1074,8 @@ static void post_objects(req *r)
                       &env, &spans)) {
         objs = env; /* the objects, each with its bytes as received */
     } else {
-        env = json_loadb(r->rq->body ? r->rq->body : "", r->rq->body_len,
-                         JSON_REJECT_DUPLICATES, &je);
+        env = kasa__json_loadb(r->rq->body ? r->rq->body : "", r->rq->body_len,
+                               JSON_REJECT_DUPLICATES, &je);
         if (env == NULL) {
             fail(r->rs, 400, "the body is not JSON: %s at line %d, column "
                              "%d", je.text, je.line, je.column);
