@@ -480,6 +480,21 @@ static void configure(void)
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* The database's page size (4096 when it cannot be read). */
+static int page_size(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int size = 0;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL) ==
+        SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            size = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    return size > 0 ? size : 4096;
+}
+
 kasa_err kasa__sqlite_open(kasa_store *s, const char *path, kasa_diag *diag)
 {
     sqlite3 *db = NULL;
@@ -514,13 +529,14 @@ kasa_err kasa__sqlite_open(kasa_store *s, const char *path, kasa_diag *diag)
      * but not enforced on each write (it doubled the cost of an add):
      * store.c keeps them, and kasa_store_check verifies them. */
     err = drv_exec(s,
+                   /* a new store's pages are 16 KiB, not 4: an import
+                    * wrote a page per pwrite(), WAL frames and checkpoints
+                    * alike, and a quarter of the calls made it a fifth
+                    * faster (an existing store keeps its size) */
+                   "PRAGMA page_size = 16384;"
                    "PRAGMA journal_mode = WAL;"
                    "PRAGMA synchronous = FULL;"
                    "PRAGMA cache_size = -65536;"
-                   /* checkpoint every 64 MiB of WAL, not every 4: an
-                    * import of millions then copies each page fewer
-                    * times */
-                   "PRAGMA wal_autocheckpoint = 16384;"
                    "PRAGMA temp_store = MEMORY;",
                    diag);
     if (err != KASA_OK) {
@@ -529,5 +545,8 @@ kasa_err kasa__sqlite_open(kasa_store *s, const char *path, kasa_diag *diag)
         drv_close(s);
         return err;
     }
+    /* checkpoint every 64 MiB of WAL, not every 4 (1,000 pages): an
+     * import of millions then copies each page fewer times */
+    sqlite3_wal_autocheckpoint(db, (int)(64 * 1024 * 1024 / page_size(db)));
     return KASA_OK;
 }
