@@ -1,16 +1,17 @@
 /*
  * store.c - benchmark of the store (kasa/store.h) on either backend,
  * through the public API and the parser `kasa import` uses.  It generates
- * realistic STIX 2.1 indicators (hashes, IPv4 addresses and CIDR blocks, IPv6
- * addresses, domains, URLs, email addresses; TLP markings; about one object in
- * ten a later version of an earlier one, one in a hundred a revocation),
- * imports them the way `kasa import` does (kasa__json_loadb, kasa_stix_prepare,
- * kasa_store_add in batches of 2000, a commit every 25,000), then pages through
- * the collection as a TAXII client would (objects, manifest, match[id]
- * lookups).  It prints objects/s, pages/s and the peak RSS after each phase,
- * then the store's own figures.  The import here runs on one thread, so that
- * the share of each step is plain; `kasa import` spreads the same steps over
- * two threads, and the bound printed for it is what that could reach.
+ * realistic STIX 2.1 indicators (hashes, IPv4 addresses and CIDR blocks,
+ * IPv6 addresses, domains, URLs, email addresses; TLP markings; about one
+ * object in ten a later version of an earlier one, one in a hundred a
+ * revocation), imports them the way `kasa import` does (kasa__json_loadb,
+ * kasa_stix_prepare, kasa_store_add in batches of 2000, a commit every
+ * 100,000), then pages through the collection as a TAXII client would
+ * (objects, manifest, match[id] lookups).  It prints objects/s, pages/s
+ * and the peak RSS after each phase, then the store's own figures.  The
+ * import here runs on one thread, so that the share of each step is
+ * plain; `kasa import` spreads the same steps over two threads, and the
+ * bound printed for it is what that could reach.
  * It prints figures next to the project's goals and never judges them: a
  * benchmark is not a test.  It exits non-zero only when the library gives
  * a wrong answer (a generated object rejected, a lookup that finds
@@ -26,7 +27,7 @@
  * a walk that slows with the collection's size must not run for hours.
  *
  * --commit-every N wraps the import in transactions of N objects
- * (kasa_store_begin/commit); 25,000 by default, as kasa import; 0 makes
+ * (kasa_store_begin/commit); 100,000 by default, as kasa import; 0 makes
  * each batch its own transaction, to show what commits cost.
  *
  * usage: store [--count N] [--uri URI] [--quick] [--bundle FILE]
@@ -69,8 +70,8 @@
 
 static int wrong_answers;
 static double budget_s = DEFAULT_BUDGET;
-/* as kasa import: a commit every 25,000 objects (0: one per add) */
-static uint64_t commit_every = 25000;
+/* as kasa import: a commit every 100,000 objects (0: one per add) */
+static uint64_t commit_every = 100000;
 
 /* ---- timing and figures ------------------------------------------------ */
 
@@ -963,7 +964,7 @@ static int usage(const char *argv0)
             "  --budget S     stop each read phase after S seconds "
             "(default %.0f)\n"
             "  --commit-every N  import in transactions of N objects "
-            "(default 25000,\n"
+            "(default 100000,\n"
             "                 as kasa import; 0: each batch its own)\n",
             argv0, DEFAULT_COUNT, MAX_COUNT, QUICK_COUNT, DEFAULT_BUDGET);
     return 2;
