@@ -69,6 +69,10 @@ read_id=$("$kasa" --store "$store" collection show bench |
 post_id=$("$kasa" --store "$store" collection show posts |
           sed -n 's/^ *id *:* *\([0-9a-f-]\{36\}\).*/\1/p' | head -1)
 
+# what the loading wrote goes to the disk now, not during the runs (its
+# write-back made POST's fsync()s wait: runs varied by a third)
+sync
+
 "$kasa" serve --store "$store" --listen 127.0.0.1:0 \
     --audit-log "$dir/audit.log" >"$dir/serve.out" 2>"$dir/serve.err" &
 pid=$!

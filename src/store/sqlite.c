@@ -13,6 +13,9 @@
 
 #include "store/store_int.h"
 
+#define BUSY_MS         30000 /* how long a statement waits for a lock */
+#define RESTART_WAIT_MS 50    /* how long a restarting checkpoint waits */
+
 struct kasa__stmt {
     sqlite3_stmt *st;
     bool done; /* the last step returned SQLITE_DONE */
@@ -436,6 +439,34 @@ static void drv_close(kasa_store *s)
     s->conn = NULL;
 }
 
+static kasa_err drv_checkpoint(kasa_store *s, bool restart, int64_t *behind,
+                               kasa_diag *diag)
+{
+    sqlite3 *db = db_of(s);
+    int log = 0, done = 0, rc;
+
+    /* RESTART waits for writers and readers to leave the log: briefly,
+     * since the caller holds its own writers off meanwhile */
+    if (restart)
+        sqlite3_busy_timeout(db, RESTART_WAIT_MS);
+    rc = sqlite3_wal_checkpoint_v2(db, NULL,
+                                   restart ? SQLITE_CHECKPOINT_RESTART
+                                           : SQLITE_CHECKPOINT_PASSIVE,
+                                   &log, &done);
+    if (restart)
+        sqlite3_busy_timeout(db, BUSY_MS);
+    /* SQLITE_BUSY: another connection is checkpointing, or they did not
+     * leave in time; no failure, but nothing is known to be copied */
+    if (rc == SQLITE_BUSY) {
+        *behind = log > 0 ? log : 1;
+        return KASA_OK;
+    }
+    if (rc != SQLITE_OK)
+        return sqlite_fail(db, rc, diag, "checkpointing");
+    *behind = log > done ? log - done : 0;
+    return KASA_OK;
+}
+
 static const kasa__driver sqlite_driver = {
     .name = "sqlite",
     .param = '?',
@@ -447,7 +478,6 @@ static const kasa__driver sqlite_driver = {
      * requests: in a request, one took a tenth of a POST's time */
     .server_sql = "PRAGMA mmap_size = 17179869184;"
                   "PRAGMA wal_autocheckpoint = 0",
-    .checkpoint_sql = "PRAGMA wal_checkpoint(PASSIVE)",
     .migrations = migrations,
     .exec = drv_exec,
     .prepare = drv_prepare,
@@ -462,6 +492,7 @@ static const kasa__driver sqlite_driver = {
     .changes = drv_changes,
     .last_id = drv_last_id,
     .finalize = drv_finalize,
+    .checkpoint = drv_checkpoint,
     .lock_adds = drv_lock_adds,
     .add = NULL,
     .check = drv_check,
@@ -514,7 +545,7 @@ kasa_err kasa__sqlite_open(kasa_store *s, const char *path, kasa_diag *diag)
     }
     s->drv = &sqlite_driver;
     s->conn = db;
-    sqlite3_busy_timeout(db, 30000);
+    sqlite3_busy_timeout(db, BUSY_MS);
     sqlite3_extended_result_codes(db, 0);
     rc = sqlite3_create_function_v2(db, "kasa_id_hash", 1,
                                     SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,

@@ -503,11 +503,17 @@ kasa_err kasa_store_for_server(kasa_store *s, kasa_diag *diag)
                               : KASA_OK;
 }
 
-kasa_err kasa_store_checkpoint(kasa_store *s, kasa_diag *diag)
+kasa_err kasa_store_checkpoint(kasa_store *s, bool restart, int64_t *behind,
+                               kasa_diag *diag)
 {
-    return s->drv->checkpoint_sql
-               ? s->drv->exec(s, s->drv->checkpoint_sql, diag)
-               : KASA_OK;
+    int64_t left = -1;
+    kasa_err err = s->drv->checkpoint != NULL
+                       ? s->drv->checkpoint(s, restart, &left, diag)
+                       : KASA_OK;
+
+    if (behind != NULL)
+        *behind = left;
+    return err;
 }
 
 const char *kasa_store_backend(const kasa_store *s)

@@ -26,9 +26,7 @@ typedef struct kasa__driver {
     char param; /* placeholders are `param` followed by 1, 2, ...: ?1 / $1 */
     const char *begin_sql;    /* starts a write transaction */
     const char *optimize_sql; /* refreshes the planner's statistics */
-    const char *server_sql;     /* tunes a server's connection, or NULL */
-    const char *checkpoint_sql; /* moves the log into the database, or
-                                   NULL */
+    const char *server_sql;   /* tunes a server's connection, or NULL */
     /* The schema, one SQL script per version: migrations[0] makes
      * version 1 from nothing, migrations[i] makes version i+1 from i. */
     const char *const *migrations;
@@ -55,6 +53,11 @@ typedef struct kasa__driver {
      * where the backend adds its own way). */
     int64_t (*last_id)(kasa_store *s);
     void (*finalize)(kasa__stmt *st);
+    /* Move the log into the database as far as others allow (with
+     * `restart`, wait a little for them, so that the log starts anew);
+     * *behind: the log's pages left (NULL where there is no such log). */
+    kasa_err (*checkpoint)(kasa_store *s, bool restart, int64_t *behind,
+                           kasa_diag *diag);
 
     /* Serialize adds against other writers (called inside the write
      * transaction, before an add reads anything). */
