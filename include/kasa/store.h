@@ -117,16 +117,16 @@ kasa_err kasa_store_collection_find(kasa_store *s, const char *ref,
  * kasa_store_checkpoint beside them).  A bulk import should not. */
 kasa_err kasa_store_for_server(kasa_store *s, kasa_diag *diag);
 /* Copy what the write-ahead log holds into the database, as far as
- * readers and writers allow (SQLite; nothing on PostgreSQL).  *behind (if
- * not NULL) is then the number of the log's pages left behind (0: all
- * were copied), or -1 when the store keeps no such log.  The log starts
- * anew only when a write begins after a checkpoint that copied all of it
- * and no reader is still in it; writers that never pause leave no such
- * moment, and it grows without end.  With `restart` the call waits (50 ms
- * at most) for other writers and readers to leave the log, so that the
- * next write starts it anew: a server does so once a second with its own
+ * readers and writers allow (SQLite; nothing on PostgreSQL).  *log_bytes
+ * (if not NULL) is then the size of the log, copied or not, or -1 when
+ * the store keeps no such log.  The log starts anew only when a write
+ * begins after a checkpoint that copied all of it and no reader is still
+ * in it; writers that never pause leave no such moment, and it grows
+ * without end.  With `restart` the call waits (50 ms at most) for other
+ * writers and readers to leave the log, so that the next write starts it
+ * anew: a server does so when the log has grown large, with its own
  * writers held off (kasa_taxii). */
-kasa_err kasa_store_checkpoint(kasa_store *s, bool restart, int64_t *behind,
+kasa_err kasa_store_checkpoint(kasa_store *s, bool restart, int64_t *log_bytes,
                                kasa_diag *diag);
 
 /* The same without counting its objects (object_versions 0): what a

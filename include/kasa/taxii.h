@@ -34,6 +34,9 @@ typedef struct kasa_taxii_config {
     int64_t status_keep_seconds; /* how long statuses stay [7 days] */
     int auth_cache_seconds;  /* a checked credential is trusted this long
                                 before it is checked again [30] */
+    /* SQLite: how large the write-ahead log may grow before writers are
+     * held off for a moment so that it starts anew [256 MiB] */
+    int64_t log_limit_bytes;
     /* non-TLP marking ids that do not restrict sharing (see policy.h) */
     const char *const *neutral_markings;
     size_t n_neutral_markings;

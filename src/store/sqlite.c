@@ -439,7 +439,22 @@ static void drv_close(kasa_store *s)
     s->conn = NULL;
 }
 
-static kasa_err drv_checkpoint(kasa_store *s, bool restart, int64_t *behind,
+/* The database's page size (4096 when it cannot be read). */
+static int page_size(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    int size = 0;
+
+    if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL) ==
+        SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            size = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    return size > 0 ? size : 4096;
+}
+
+static kasa_err drv_checkpoint(kasa_store *s, bool restart, int64_t *log_bytes,
                                kasa_diag *diag)
 {
     sqlite3 *db = db_of(s);
@@ -456,14 +471,10 @@ static kasa_err drv_checkpoint(kasa_store *s, bool restart, int64_t *behind,
     if (restart)
         sqlite3_busy_timeout(db, BUSY_MS);
     /* SQLITE_BUSY: another connection is checkpointing, or they did not
-     * leave in time; no failure, but nothing is known to be copied */
-    if (rc == SQLITE_BUSY) {
-        *behind = log > 0 ? log : 1;
-        return KASA_OK;
-    }
-    if (rc != SQLITE_OK)
+     * leave in time: no failure */
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY)
         return sqlite_fail(db, rc, diag, "checkpointing");
-    *behind = log > done ? log - done : 0;
+    *log_bytes = log > 0 ? (int64_t)log * page_size(db) : 0;
     return KASA_OK;
 }
 
@@ -509,21 +520,6 @@ static pthread_once_t configured = PTHREAD_ONCE_INIT;
 static void configure(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-}
-
-/* The database's page size (4096 when it cannot be read). */
-static int page_size(sqlite3 *db)
-{
-    sqlite3_stmt *st;
-    int size = 0;
-
-    if (sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL) ==
-        SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
-            size = sqlite3_column_int(st, 0);
-        sqlite3_finalize(st);
-    }
-    return size > 0 ? size : 4096;
 }
 
 kasa_err kasa__sqlite_open(kasa_store *s, const char *path, kasa_diag *diag)

@@ -503,16 +503,16 @@ kasa_err kasa_store_for_server(kasa_store *s, kasa_diag *diag)
                               : KASA_OK;
 }
 
-kasa_err kasa_store_checkpoint(kasa_store *s, bool restart, int64_t *behind,
+kasa_err kasa_store_checkpoint(kasa_store *s, bool restart, int64_t *log_bytes,
                                kasa_diag *diag)
 {
-    int64_t left = -1;
+    int64_t held = -1;
     kasa_err err = s->drv->checkpoint != NULL
-                       ? s->drv->checkpoint(s, restart, &left, diag)
+                       ? s->drv->checkpoint(s, restart, &held, diag)
                        : KASA_OK;
 
-    if (behind != NULL)
-        *behind = left;
+    if (log_bytes != NULL)
+        *log_bytes = held;
     return err;
 }
 

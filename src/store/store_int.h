@@ -55,8 +55,8 @@ typedef struct kasa__driver {
     void (*finalize)(kasa__stmt *st);
     /* Move the log into the database as far as others allow (with
      * `restart`, wait a little for them, so that the log starts anew);
-     * *behind: the log's pages left (NULL where there is no such log). */
-    kasa_err (*checkpoint)(kasa_store *s, bool restart, int64_t *behind,
+     * *log_bytes: what the log holds (NULL where there is no such log). */
+    kasa_err (*checkpoint)(kasa_store *s, bool restart, int64_t *log_bytes,
                            kasa_diag *diag);
 
     /* Serialize adds against other writers (called inside the write

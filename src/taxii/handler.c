@@ -1680,6 +1680,8 @@ kasa_err kasa_taxii_new(const kasa_taxii_config *cfg, kasa_taxii **out,
         t->cfg.status_keep_seconds = 7 * 86400;
     if (t->cfg.auth_cache_seconds <= 0)
         t->cfg.auth_cache_seconds = 30;
+    if (t->cfg.log_limit_bytes <= 0)
+        t->cfg.log_limit_bytes = 256 * 1024 * 1024;
     t->neutral = calloc(cfg->n_neutral_markings + 1, sizeof(*t->neutral));
     if (t->neutral == NULL || t->cfg.title == NULL) {
         kasa_taxii_free(t);
@@ -1767,20 +1769,22 @@ void kasa_taxii_free(kasa_taxii *t)
 
 void kasa__taxii_sync(kasa_taxii *t)
 {
-    int64_t behind = -1;
+    int64_t log_bytes = -1;
 
     kasa__audit_sync(t->audit);
     if (t->keeper == NULL)
         return;
-    /* The log starts anew only when a write begins after a checkpoint
-     * that copied all of it; writers that queue for each other leave no
-     * such moment, and it grew by a gigabyte a minute of POSTs (each write
-     * to new blocks of it, zeroed first, took a fifth of the server's
-     * time).  So most of it is copied beside the writers, and the rest,
-     * what they added meanwhile, with them held off, waiting for readers
-     * to leave it. */
-    if (kasa_store_checkpoint(t->keeper, false, &behind, NULL) == KASA_OK &&
-        behind >= 0) {
+    /* The log is copied beside the writers.  It starts anew only when a
+     * write begins after a checkpoint that copied all of it; writers that
+     * queue for each other leave no such moment, and it grew by a
+     * gigabyte a minute of POSTs (each write to new blocks of it, zeroed
+     * first, took a fifth of the server's time).  So when it has grown
+     * past the limit, the rest is copied with the writers held off,
+     * waiting for readers to leave it.  That takes 100 to 300 ms under
+     * load, most of it the fsync() of the database: too long to do every
+     * second. */
+    if (kasa_store_checkpoint(t->keeper, false, &log_bytes, NULL) == KASA_OK &&
+        log_bytes > t->cfg.log_limit_bytes) {
         pthread_mutex_lock(&t->write_lock);
         (void)kasa_store_checkpoint(t->keeper, true, NULL, NULL);
         pthread_mutex_unlock(&t->write_lock);
