@@ -103,7 +103,7 @@ report() {
     echo
 }
 
-echo "kasa $("$kasa" --version | cut -d' ' -f2) TAXII benchmark: $count objects, wrk -t2 -c$conns -d${seconds}s, 2 server threads"
+echo "kasa $("$kasa" --version | cut -d' ' -f2) TAXII benchmark: $count objects, wrk -t2 -c$conns -d${seconds}s, $(( $(nproc) + 1 )) server threads"
 KASA_PATH="/api/collections/$read_id/objects/" \
     wrk -t2 -c"$conns" -d"${seconds}s" --latency -s bench/taxii_get.lua \
     "$url" >"$dir/get.txt" 2>&1 || true

@@ -116,7 +116,7 @@ typedef struct kasa_serve_options {
     const char *tls_cert;  /* PEM files; both or neither.  Without them */
     const char *tls_key;   /* kasa listens only on loopback addresses */
     const char *tls_client_ca; /* PEM: ask clients for a certificate */
-    unsigned threads;      /* [the number of cores] */
+    unsigned threads;          /* [the number of cores, plus one] */
     unsigned max_connections;  /* [1024] */
     unsigned timeout_seconds;  /* idle connection timeout [30] */
     size_t max_header_bytes;   /* [16384] */

@@ -3336,8 +3336,9 @@ static uint32_t wal_salt(void)
  * server spent a fifth of its time zeroing the new blocks) until the
  * server copied the last of it with its writers held off.  The log's
  * header is watched while three clients POST for 3.5 s (the server's
- * limit is 1 MiB of log). */
-static void test_log_starts_anew_under_writers(void **state)
+ * limit is 1 MiB of log); POSTs that meet are stored in one transaction
+ * (group commit), and every object of every one must be there after. */
+static void test_posts_without_pause(void **state)
 {
     poster p[3];
     pthread_t th[3];
@@ -3369,6 +3370,16 @@ static void test_log_starts_anew_under_writers(void **state)
         assert_int_equal(p[i].bad, 0);
         posts += p[i].posts;
     }
+    /* POSTs that came together were stored together (group commit):
+     * every object of every one of them is there */
+    {
+        kasa_collection *c = NULL;
+        kasa_diag d = {0};
+
+        must(kasa_store_collection_find(st, c_busy, &c, &d), &d, "busy");
+        assert_int_equal(c->object_versions, (uint64_t)posts * 50);
+        kasa_collection_free(c);
+    }
     if (restarts < 2)
         fail_msg("the log started anew %d times in 3.5 s of %ld POSTs "
                  "without pause; the server checks it once a second",
@@ -3398,7 +3409,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_matrix_expectation),
         cmocka_unit_test(test_access_matrix),
         cmocka_unit_test(test_audit),
-        cmocka_unit_test(test_log_starts_anew_under_writers),
+        cmocka_unit_test(test_posts_without_pause),
         /* bugs this test found, fixed: an inner loop that reused the
          * index of the loop over the query's arguments (filters skipped,
          * or a thread spinning for good), and a stack overflow on 200
