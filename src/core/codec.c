@@ -36,17 +36,6 @@ bool kasa__sha256_hex(const void *data, size_t n, char out[65])
     return true;
 }
 
-static int hex_digit(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 bool kasa__hex_decode(const char *s, size_t n, unsigned char *out,
                       size_t *outlen)
 {
@@ -55,8 +44,8 @@ bool kasa__hex_decode(const char *s, size_t n, unsigned char *out,
     if (n % 2)
         return false;
     for (i = 0; i < n; i += 2) {
-        int hi = hex_digit((unsigned char)s[i]);
-        int lo = hex_digit((unsigned char)s[i + 1]);
+        int hi = kasa__hex_digit((unsigned char)s[i]);
+        int lo = kasa__hex_digit((unsigned char)s[i + 1]);
         if (hi < 0 || lo < 0)
             return false;
         out[i / 2] = (unsigned char)(hi << 4 | lo);

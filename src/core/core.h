@@ -104,6 +104,18 @@ size_t kasa__utf8_check(const char *s, size_t len, bool *has_nul);
 
 /* -- encodings ------------------------------------------------------------- */
 
+/* The value of the hex digit c (either case), or -1. */
+static inline int kasa__hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 /* Decode hex (an even number of digits, either case) or base64 (a multiple
  * of 4 characters, '=' padding only at the end) into `out`, which has room
  * for n bytes.  Return false, leaving *outlen alone, if s is malformed. */

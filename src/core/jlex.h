@@ -24,6 +24,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "core/core.h"
+
 #define KASA__JSON_MAX_DEPTH 2048u /* jansson's JSON_PARSER_MAX_DEPTH */
 
 typedef enum kasa__jkind {
@@ -46,17 +48,6 @@ static inline void kasa__jlex_ws(const unsigned char **pp,
     *pp = p;
 }
 
-static inline int kasa__jlex_hexval(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* The four hex digits at p as a number, or -1. */
 static inline long kasa__jlex_hex4(const unsigned char *p)
 {
@@ -64,7 +55,7 @@ static inline long kasa__jlex_hex4(const unsigned char *p)
     int i;
 
     for (i = 0; i < 4; i++) {
-        int h = kasa__jlex_hexval(p[i]);
+        int h = kasa__hex_digit(p[i]);
         if (h < 0)
             return -1;
         v = v * 16 + h;
