@@ -75,8 +75,9 @@ kasa_err kasa__store_stmt(kasa_store *s, const char *sql, kasa__stmt **out,
     kasa_err err;
 
     for (i = 0; i < KASA__STMT_CACHE; i++) {
-        if (s->cache[i].hash == hash && s->cache[i].sql != NULL &&
-            memcmp(s->cache[i].sql, sql, len + 1) == 0) {
+        if (s->cache[i].hash == hash && s->cache[i].len == len &&
+            s->cache[i].sql != NULL &&
+            memcmp(s->cache[i].sql, sql, len) == 0) {
             s->drv->reset(s->cache[i].st);
             *out = s->cache[i].st;
             return KASA_OK;
@@ -102,6 +103,7 @@ kasa_err kasa__store_stmt(kasa_store *s, const char *sql, kasa__stmt **out,
         free(s->cache[slot].sql);
     }
     s->cache[slot].sql = copy;
+    s->cache[slot].len = len;
     s->cache[slot].hash = hash;
     s->cache[slot].st = *out;
     return KASA_OK;

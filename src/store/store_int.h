@@ -93,6 +93,7 @@ struct kasa_store {
                     0 until the transaction first changes the set */
     struct {
         char *sql;
+        size_t len;    /* of sql */
         uint64_t hash; /* of sql: most lookups compare only this */
         kasa__stmt *st;
     } cache[KASA__STMT_CACHE];
