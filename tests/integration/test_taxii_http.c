@@ -3319,6 +3319,8 @@ static uint32_t wal_salt(void)
     char path[600];
     FILE *f;
 
+    if (strncmp(store_uri, "sqlite:", 7) != 0)
+        return 0;
     snprintf(path, sizeof(path), "%s-wal", store_uri + 7);
     f = fopen(path, "rb");
     if (f == NULL)
@@ -3337,7 +3339,8 @@ static uint32_t wal_salt(void)
  * server copied the last of it with its writers held off.  The log's
  * header is watched while three clients POST for 3.5 s (the server's
  * limit is 1 MiB of log); POSTs that meet are stored in one transaction
- * (group commit), and every object of every one must be there after. */
+ * (group commit), and every object of every one must be there after (on
+ * PostgreSQL, which keeps no such log, that is what is checked). */
 static void test_posts_without_pause(void **state)
 {
     poster p[3];
@@ -3348,8 +3351,6 @@ static void test_posts_without_pause(void **state)
     int i, restarts = 0;
 
     (void)state;
-    if (strncmp(store_uri, "sqlite:", 7) != 0)
-        return; /* PostgreSQL keeps no such log */
     until = mono_seconds() + 3.5;
     for (i = 0; i < 3; i++) {
         p[i] = (poster){i, until, accts[ALICE].auth, 0, 0};
@@ -3380,6 +3381,8 @@ static void test_posts_without_pause(void **state)
         assert_int_equal(c->object_versions, (uint64_t)posts * 50);
         kasa_collection_free(c);
     }
+    if (strncmp(store_uri, "sqlite:", 7) != 0)
+        return; /* PostgreSQL keeps no such log */
     if (restarts < 2)
         fail_msg("the log started anew %d times in 3.5 s of %ld POSTs "
                  "without pause; the server checks it once a second",
