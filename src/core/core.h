@@ -68,6 +68,13 @@ void kasa__position(const char *src, size_t srclen, size_t offset,
 
 /* -- time ------------------------------------------------------------------ */
 
+/* Days from 1970-01-01 to y-m-d, proleptic Gregorian (Howard Hinnant's
+ * days_from_civil). */
+int64_t kasa__days_from_civil(int64_t y, unsigned m, unsigned d);
+/* The n decimal digits at s as a number; false (*out untouched) when one
+ * is not a digit. */
+bool kasa__digits(const char *s, size_t n, unsigned *out);
+
 /* An instant: seconds since 1970-01-01T00:00:00Z and nanoseconds. */
 typedef struct kasa__time {
     int64_t sec;

@@ -10,8 +10,7 @@
 
 #include "core/core.h"
 
-/* Days from 1970-01-01 to y-m-d (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+int64_t kasa__days_from_civil(int64_t y, unsigned m, unsigned d)
 {
     int64_t era;
     unsigned yoe, doy, doe;
@@ -24,7 +23,7 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
-static bool digits(const char *s, size_t n, unsigned *out)
+bool kasa__digits(const char *s, size_t n, unsigned *out)
 {
     unsigned v = 0;
     size_t i;
@@ -58,9 +57,9 @@ bool kasa__time_parse(const char *s, size_t len, bool check_day,
     if (len < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
         s[13] != ':' || s[16] != ':' || s[len - 1] != 'Z')
         return false;
-    if (!digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
-        !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) ||
-        !digits(s + 17, 2, &se))
+    if (!kasa__digits(s, 4, &y) || !kasa__digits(s + 5, 2, &mo) ||
+        !kasa__digits(s + 8, 2, &d) || !kasa__digits(s + 11, 2, &h) ||
+        !kasa__digits(s + 14, 2, &mi) || !kasa__digits(s + 17, 2, &se))
         return false;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
         return false;
@@ -78,7 +77,8 @@ bool kasa__time_parse(const char *s, size_t len, bool check_day,
         for (; nd < 9; nd++)
             ns *= 10;
     }
-    out->sec = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    out->sec =
+        kasa__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
     out->nsec = ns;
     return true;
 }

@@ -361,34 +361,6 @@ void kasa__line_count(kasa__line *l, kasa__obs *o, int obj, const char *key,
         kasa__obs_int(o, obj, key, l->text + v->off, v->len);
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    int64_t era;
-    unsigned yoe, doy, doe;
-
-    y -= m <= 2;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = (unsigned)(y - era * 400);
-    doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static bool digits(const char *s, size_t n, unsigned *out)
-{
-    size_t i;
-
-    *out = 0;
-    for (i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        *out = *out * 10 + (unsigned)(s[i] - '0');
-    }
-    return true;
-}
-
 bool kasa__sensor_time(const char *s, size_t n, bool number, int64_t *us)
 {
     unsigned y, mo, d, h, mi, se, zh = 0, zm = 0;
@@ -415,29 +387,30 @@ bool kasa__sensor_time(const char *s, size_t n, bool number, int64_t *us)
     }
     if (n < 19 || s[4] != '-' || s[7] != '-' ||
         (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':' ||
-        !digits(s, 4, &y) || !digits(s + 5, 2, &mo) || !digits(s + 8, 2, &d) ||
-        !digits(s + 11, 2, &h) || !digits(s + 14, 2, &mi) ||
-        !digits(s + 17, 2, &se) || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-        h > 23 || mi > 59 || se > 60)
+        !kasa__digits(s, 4, &y) || !kasa__digits(s + 5, 2, &mo) ||
+        !kasa__digits(s + 8, 2, &d) || !kasa__digits(s + 11, 2, &h) ||
+        !kasa__digits(s + 14, 2, &mi) || !kasa__digits(s + 17, 2, &se) ||
+        mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
         return false;
     i = 19;
     if (i < n && s[i] == '.')
         for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
             if (scale > 1)
                 frac += (s[i] - '0') * (scale /= 10);
-    *us = (days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) *
+    *us = (kasa__days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se) *
               1000000 +
           frac;
     if (i == n || (s[i] == 'Z' && i + 1 == n))
         return true;
     if (s[i] != '+' && s[i] != '-')
         return false;
-    if (n - i == 5 && digits(s + i + 1, 2, &zh) && digits(s + i + 3, 2, &zm))
+    if (n - i == 5 && kasa__digits(s + i + 1, 2, &zh) &&
+        kasa__digits(s + i + 3, 2, &zm))
         ;
-    else if (n - i == 6 && s[i + 3] == ':' && digits(s + i + 1, 2, &zh) &&
-             digits(s + i + 4, 2, &zm))
+    else if (n - i == 6 && s[i + 3] == ':' && kasa__digits(s + i + 1, 2, &zh) &&
+             kasa__digits(s + i + 4, 2, &zm))
         ;
-    else if (n - i == 3 && digits(s + i + 1, 2, &zh))
+    else if (n - i == 3 && kasa__digits(s + i + 1, 2, &zh))
         ;
     else
         return false;
