@@ -275,6 +275,9 @@ static kasa_err drv_exec(kasa_store *s, const char *sql, kasa_diag *diag)
         sqlite3_free(msg);
         return err;
     }
+    /* the log opens with the first transaction that needs it (BEGIN
+     * IMMEDIATE, the first write to a new file): pair it then */
+    kasa__vfs_pair(db_of(s));
     return KASA_OK;
 }
 
@@ -529,9 +532,10 @@ kasa_err kasa__sqlite_open(kasa_store *s, const char *path, kasa_diag *diag)
     int rc;
 
     pthread_once(&configured, configure);
-    rc = sqlite3_open_v2(
-        path, &db,
-        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    rc = sqlite3_open_v2(path, &db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                             SQLITE_OPEN_NOMUTEX,
+                         kasa__vfs_name());
     if (rc != SQLITE_OK) {
         err =
             kasa__store_fail(diag, KASA_EIO, "sqlite: cannot open %s: %s", path,

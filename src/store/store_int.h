@@ -160,6 +160,14 @@ bool kasa__store_same_object(const char *a, size_t alen, const char *b,
                              size_t blen);
 
 kasa_err kasa__sqlite_open(kasa_store *s, const char *path, kasa_diag *diag);
+/* vfs.c: the name of kasa's SQLite VFS (the default one, whose appends to
+ * a connection's write-ahead log are gathered into large writes), or NULL
+ * if it could not be registered; and the pairing of a connection's
+ * database file with its log, without which the log's writes are not
+ * gathered (after the log is open). */
+struct sqlite3;
+const char *kasa__vfs_name(void);
+void kasa__vfs_pair(struct sqlite3 *db);
 kasa_err kasa__postgres_open(kasa_store *s, const char *conninfo,
                              kasa_diag *diag);
 
