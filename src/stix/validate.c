@@ -162,10 +162,13 @@ static bool is_common(const char *name)
 {
     size_t i;
 
+    /* the first byte before strcmp: each object's every key is looked up
+     * here, and the calls were most of kasa_stix_prepare's strcmp time */
     if (strcmp(name, "type") == 0 || strcmp(name, "id") == 0)
         return true;
     for (i = 0; i < N_COMMON; i++)
-        if (strcmp(common_props[i].p.name, name) == 0)
+        if (common_props[i].p.name[0] == name[0] &&
+            strcmp(common_props[i].p.name, name) == 0)
             return true;
     return false;
 }
@@ -624,7 +627,7 @@ static bool type_has(const kasa__stix_type *t, const char *name)
     if (t == NULL || t->shape == NULL)
         return false;
     for (p = t->shape->props; p != NULL && p->name != NULL; p++)
-        if (strcmp(p->name, name) == 0)
+        if (p->name[0] == name[0] && strcmp(p->name, name) == 0)
             return true;
     return false;
 }

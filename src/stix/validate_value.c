@@ -91,13 +91,32 @@ const char *kasa__stix_show(const json_t *v, char *buf, size_t size)
     return buf;
 }
 
+/* Copy n bytes of s to buf + *at, as many as fit before its last byte. */
+static void put_cut(char *buf, size_t size, size_t *at, const char *s, size_t n)
+{
+    if (*at + 1 >= size)
+        return;
+    if (n > size - 1 - *at)
+        n = size - 1 - *at;
+    memcpy(buf + *at, s, n);
+    *at += n;
+}
+
+/* Not snprintf: every property of every object names its path, and
+ * formatting them was a tenth of kasa_stix_prepare. */
 const char *kasa__stix_path(char *buf, size_t size, const char *base,
                             const char *key)
 {
-    if (base[0] == '\0')
-        snprintf(buf, size, "%s", key);
-    else
-        snprintf(buf, size, "%s.%s", base, key);
+    size_t at = 0;
+
+    if (size == 0)
+        return buf;
+    if (base[0] != '\0') {
+        put_cut(buf, size, &at, base, strlen(base));
+        put_cut(buf, size, &at, ".", 1);
+    }
+    put_cut(buf, size, &at, key, strlen(key));
+    buf[at] = '\0';
     return buf;
 }
 
