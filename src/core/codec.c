@@ -4,7 +4,9 @@
  * normal form (NFC) that LIKE and MATCHES compare in.  Strict: what is not
  * well-formed is refused, never guessed at.
  */
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <openssl/evp.h>
 #include <utf8proc.h>
@@ -23,12 +25,35 @@ void kasa__hex_encode(const unsigned char *b, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-bool kasa__sha256_hex(const void *data, size_t n, char out[65])
+static EVP_MD *sha256;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+    sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+bool kasa__sha256(const void *data, size_t n, unsigned char out[32])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
 
-    if (!EVP_Digest(data, n, md, &len, EVP_sha256(), NULL) || len != 32) {
+    /* fetched once: EVP_sha256() and SHA256() look the algorithm up on
+     * every call (OpenSSL 3), 300 ns of a STIX id's 420 and 180 of an
+     * audit line's 440 */
+    pthread_once(&sha256_once, fetch_sha256);
+    if (sha256 == NULL || !EVP_Digest(data, n, md, &len, sha256, NULL) ||
+        len != 32)
+        return false;
+    memcpy(out, md, 32);
+    return true;
+}
+
+bool kasa__sha256_hex(const void *data, size_t n, char out[65])
+{
+    unsigned char md[32];
+
+    if (!kasa__sha256(data, n, md)) {
         out[0] = '\0';
         return false;
     }

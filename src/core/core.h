@@ -130,8 +130,9 @@ bool kasa__hex_decode(const char *s, size_t n, unsigned char *out,
                       size_t *outlen);
 /* n bytes as 2n lower-case hex digits and a NUL, into out. */
 void kasa__hex_encode(const unsigned char *b, size_t n, char *out);
-/* The SHA-256 of n bytes as 64 lower-case hex digits and a NUL; false
- * (and "") when OpenSSL cannot compute it. */
+/* The SHA-256 of n bytes, raw, or as 64 lower-case hex digits and a NUL;
+ * false (and, for the hex, "") when OpenSSL cannot compute it. */
+bool kasa__sha256(const void *data, size_t n, unsigned char out[32]);
 bool kasa__sha256_hex(const void *data, size_t n, char out[65]);
 bool kasa__base64_decode(const char *s, size_t n, unsigned char *out,
                          size_t *outlen);

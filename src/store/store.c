@@ -9,7 +9,6 @@
  * is sqlite.c's and postgres.c's business, not this file's.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +16,6 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <xxhash.h>
 
 #include "kasa/stix.h"
@@ -47,24 +45,13 @@ kasa_err kasa__store_fail(kasa_diag *diag, kasa_err code, const char *fmt, ...)
     return code;
 }
 
-static EVP_MD *sha256;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void fetch_sha256(void)
-{
-    sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
 int64_t kasa__id_hash(const char *id)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned char md[32];
     uint64_t h = 0;
     int i;
 
-    /* the algorithm fetched once: SHA256() looks it up on every call
-     * (OpenSSL 3), 300 ns an id; with it fetched, 120 ns */
-    pthread_once(&sha256_once, fetch_sha256);
-    if (sha256 == NULL || !EVP_Digest(id, strlen(id), md, NULL, sha256, NULL))
+    if (!kasa__sha256(id, strlen(id), md))
         return 0; /* only a slower search: the id is compared as well */
     for (i = 0; i < 8; i++)
         h = h << 8 | md[i];
