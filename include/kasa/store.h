@@ -28,7 +28,7 @@ typedef struct kasa_store kasa_store;
 /* The API root every store has, which `kasa collection create` uses. */
 #define KASA_STORE_DEFAULT_API_ROOT "api"
 /* The schema version this library writes. */
-#define KASA_STORE_SCHEMA_VERSION 4
+#define KASA_STORE_SCHEMA_VERSION 5
 
 /*
  * Open (creating if needed, and migrating to KASA_STORE_SCHEMA_VERSION)

@@ -223,8 +223,12 @@ static const char schema_v4[] =
     " can_write BIGINT NOT NULL,"
     " PRIMARY KEY (collection, kind, who));";
 
+/* Version 5 made the id hash unique in SQLite's stix_ids; here adds
+ * number ids in bulk (kasa_ids) and the index stays as it is. */
+static const char schema_v5[] = "SELECT 1;";
+
 static const char *const migrations[] = {schema_v1, schema_v2, schema_v3,
-                                         schema_v4, NULL};
+                                         schema_v4, schema_v5, NULL};
 
 static kasa_err drv_exec(kasa_store *s, const char *sql, kasa_diag *diag)
 {

@@ -1058,17 +1058,70 @@ static kasa_err collection_row(kasa_store *s, const char *uuid, int64_t *id,
 
 /* -- adding ---------------------------------------------------------------- */
 
-/* The number stix_ids gave STIX id `id` (of hash `hash`), or 0. */
+/* The number stix_ids gave STIX id `id` (of hash `hash`), or 0.  In
+ * SQLite an id whose hash collided with an earlier id's is kept without
+ * one (schema version 5): the rows without are looked at too. */
 static kasa_err sid_find(kasa_store *s, const char *id, int64_t hash,
                          int64_t *sid, kasa_diag *diag)
 {
     kasa__stmt *st;
     kasa_err err;
 
-    err = kasa__store_prepare(
-        s, "SELECT id FROM stix_ids WHERE hash = ?1 AND stix_id = ?2", &st,
-        diag, "is", hash, id);
+    err = kasa__store_prepare(s,
+                              "SELECT id FROM stix_ids WHERE (hash = ?1 OR "
+                              "hash IS NULL) AND stix_id = ?2",
+                              &st, diag, "is", hash, id);
     return err == KASA_OK ? kasa__store_run_int(s, st, 0, sid, diag) : err;
+}
+
+/*
+ * The number of STIX id `id` (of hash `hash`), numbering it if it is new
+ * (SQLite: store.c's adds).  `known` says which to try first: the insert,
+ * which the unique index of hashes turns away if the id (or one of the
+ * same hash) has a number, or the search.  An import of new objects
+ * mostly numbers ids; a re-import mostly finds them.
+ */
+static kasa_err sid_get(kasa_store *s, const char *id, int64_t hash,
+                        bool *known, int64_t *sid, kasa_diag *diag)
+{
+    kasa__stmt *st;
+    kasa_err err;
+
+    *sid = 0;
+    if (*known) {
+        err = sid_find(s, id, hash, sid, diag);
+        if (err != KASA_OK || *sid != 0)
+            return err;
+    }
+    err = kasa__store_prepare(s,
+                              "INSERT INTO stix_ids (hash, stix_id) "
+                              "VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING",
+                              &st, diag, "is", hash, id);
+    if (err == KASA_OK)
+        err = kasa__store_run(s, st, diag);
+    if (err != KASA_OK)
+        return err;
+    if (s->drv->changes(st) == 1) {
+        *known = false;
+        *sid = s->drv->last_id(s);
+        return KASA_OK;
+    }
+    *known = true;
+    if (*sid == 0) { /* not searched yet */
+        err = sid_find(s, id, hash, sid, diag);
+        if (err != KASA_OK || *sid != 0)
+            return err;
+    }
+    /* another id has this hash: this one is kept without */
+    err = kasa__store_prepare(s,
+                              "INSERT INTO stix_ids (hash, stix_id) "
+                              "VALUES (NULL, ?1)",
+                              &st, diag, "s", id);
+    if (err == KASA_OK)
+        err = kasa__store_run(s, st, diag);
+    if (err == KASA_OK)
+        *sid = s->drv->last_id(s);
+    return err;
 }
 
 /* The next date_added of a collection whose last one was *last. */
@@ -1097,24 +1150,15 @@ bool kasa__store_same_object(const char *a, size_t alen, const char *b,
 }
 
 static kasa_err add_one(kasa_store *s, int64_t coll, int64_t *last,
-                        const kasa_store_object *o, int64_t at,
+                        const kasa_store_object *o, int64_t at, bool *known,
                         kasa_add_result *res, kasa_diag *diag)
 {
-    int64_t obj = -1, seq, sid, hash = kasa__id_hash(o->id);
+    int64_t obj = -1, seq, sid;
     kasa__stmt *st;
     kasa_err err;
     int rc;
 
-    err = sid_find(s, o->id, hash, &sid, diag);
-    if (err == KASA_OK && sid == 0) {
-        /* an id never seen: number it; its version cannot be stored */
-        err = kasa__store_prepare(
-            s, "INSERT INTO stix_ids (hash, stix_id) VALUES (?1, ?2)", &st,
-            diag, "is", hash, o->id);
-        if (err == KASA_OK)
-            err = kasa__store_run(s, st, diag);
-        sid = s->drv->last_id(s);
-    }
+    err = sid_get(s, o->id, kasa__id_hash(o->id), known, &sid, diag);
     if (err != KASA_OK)
         return err;
     /* the common case first: a version never seen */
@@ -1284,9 +1328,10 @@ static kasa_err store_add(kasa_store *s, const char *collection,
         err = s->drv->add(s, coll, objs, n, results, diag);
     } else {
         int64_t start = last;
+        bool known = false; /* was the last object's id numbered before? */
 
         for (i = 0; i < n && err == KASA_OK; i++)
-            err = add_one(s, coll, &last, &objs[i], at ? at[i] : 0,
+            err = add_one(s, coll, &last, &objs[i], at ? at[i] : 0, &known,
                           &results[i], diag);
         if (err == KASA_OK && last != start)
             err = kasa__store_set_last_added(s, coll, last, diag);
@@ -1377,13 +1422,13 @@ static void sb_sids(sqlb *b, const char *const *v, size_t n)
 {
     size_t i;
 
-    sb_put(b, " AND s.hash IN (");
+    sb_put(b, " AND (s.hash IN (");
     for (i = 0; i < n; i++) {
         if (i > 0)
             sb_put(b, ", ");
         sb_arg(b, true, kasa__id_hash(v[i]), NULL);
     }
-    sb_put(b, ")");
+    sb_put(b, ") OR s.hash IS NULL)"); /* see sid_find */
     sb_in(b, "s.stix_id", v, n);
 }
 
