@@ -557,7 +557,7 @@ static int bench_format(const char *name, kasa_engine *e, buf *data,
 
 int main(int argc, char **argv)
 {
-    const char *sizes = "1000,100000,1000000", *dir = "/tmp";
+    const char *sizes = "1000,100000,1000000", *dir = "/tmp", *only = NULL;
     uint64_t nevents = 1000000;
     bool rg = true;
     char dirbuf[512], patterns[600];
@@ -572,9 +572,12 @@ int main(int argc, char **argv)
             rg = false;
         else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
             dir = argv[++i];
+        else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+            only = argv[++i];
         else {
-            fprintf(stderr, "usage: engine [--indicators N[,N...]] "
-                            "[--events N] [--no-rg] [--dir D]\n");
+            fprintf(stderr,
+                    "usage: engine [--indicators N[,N...]] "
+                    "[--events N] [--no-rg] [--dir D] [--format eve|zeek]\n");
             return 2;
         }
     }
@@ -638,11 +641,15 @@ int main(int argc, char **argv)
             }
             eve_event(&eve, j, hit);
         }
-        rc = bench_format("eve", e, &eve, kasa__eve_decoder.schema,
-                          KASA_SENSOR_EVE, nevents, hits, dirbuf, patterns, rg);
+        if (!only || strcmp(only, "eve") == 0)
+            rc = bench_format("eve", e, &eve, kasa__eve_decoder.schema,
+                              KASA_SENSOR_EVE, nevents, hits, dirbuf, patterns,
+                              rg);
         free(eve.p);
         hits = 0;
-        for (j = 0; j < nevents && rc == 0; j++) {
+        for (j = 0;
+             j < nevents && rc == 0 && (!only || strcmp(only, "zeek") == 0);
+             j++) {
             uint64_t hit = UINT64_MAX;
             if (mix(j * 3 + 2) % 100 == 0 && n) {
                 hit = mix(j + 5) % n;
@@ -654,7 +661,7 @@ int main(int argc, char **argv)
             }
             zeek_event(&zeek, j, hit);
         }
-        if (rc == 0)
+        if (rc == 0 && (!only || strcmp(only, "zeek") == 0))
             rc = bench_format("zeek", e, &zeek, kasa__zeek_decoder.schema,
                               KASA_SENSOR_ZEEK, nevents, hits, dirbuf, patterns,
                               rg);

@@ -122,6 +122,79 @@ static void table_fini(table *t)
     memset(t, 0, sizeof(*t));
 }
 
+/* -- a filter in front of the big table --------------------------------------
+ *
+ * At a million indicators the string equalities' table holds 24 MB, more
+ * than the caches, and nearly every lookup misses: each would wait for
+ * memory.  A split-block Bloom filter (blocks of eight 32-bit words, one
+ * bit set in each per key; 8 bits for each slot of the table, so 11 to 21
+ * per key) answers most of them from the cache.  It is rebuilt from the
+ * table's keys when the table grows; a key whose indicators are gone stays
+ * in both until the tables are compacted. */
+
+typedef struct filter {
+    uint32_t *words; /* NULL: none, everything may be there */
+    size_t nblocks;  /* a power of two */
+} filter;
+
+static const uint32_t filter_salt[8] = {0x47b6137bu, 0x44974d91u, 0x8824ad5bu,
+                                        0xa2b7289du, 0x705495c7u, 0x2df1424bu,
+                                        0x9efc4947u, 0x5c6bfb31u};
+
+static uint32_t *filter_block(const filter *f, uint64_t key)
+{
+    return f->words + ((size_t)(key >> 32) & (f->nblocks - 1)) * 8u;
+}
+
+static void filter_add(filter *f, uint64_t key)
+{
+    uint32_t *b = filter_block(f, key);
+    size_t i;
+
+    for (i = 0; i < 8; i++)
+        b[i] |= 1u << (((uint32_t)key * filter_salt[i]) >> 27);
+}
+
+static bool filter_may(const filter *f, uint64_t key)
+{
+    const uint32_t *b;
+    uint32_t miss = 0;
+    size_t i;
+
+    if (!f->words)
+        return true;
+    b = filter_block(f, key);
+    for (i = 0; i < 8; i++)
+        miss |= ~b[i] & 1u << (((uint32_t)key * filter_salt[i]) >> 27);
+    return miss == 0;
+}
+
+static void filter_fini(filter *f)
+{
+    free(f->words);
+    memset(f, 0, sizeof(*f));
+}
+
+/* Make the filter fit table `t` again (after it grew), or add `key`. */
+static void filter_put(filter *f, const table *t, uint64_t key)
+{
+    size_t want = t->cap / 32 ? t->cap / 32 : 1, i;
+
+    if (f->nblocks == want) {
+        if (f->words)
+            filter_add(f, key_norm(key));
+        return;
+    }
+    filter_fini(f);
+    f->nblocks = want;
+    f->words = calloc(want * 8, sizeof(*f->words));
+    if (!f->words)
+        return; /* none until the table grows: lookups go to the table */
+    for (i = 0; i < t->cap; i++)
+        if (t->keys[i])
+            filter_add(f, t->keys[i]);
+}
+
 /* -- indicators -------------------------------------------------------------
  *
  * Millions of indicators must fit: an indicator is its strings in a text
@@ -171,6 +244,37 @@ typedef struct cached {
     kasa_pattern *p;
 } cached;
 
+/* A plan: for observations of one shape (engine/engine.h), the facts the
+ * tables can say something about, worked out once.  Most of a line's
+ * facts are at paths no indicator names; a plan leaves them out, and
+ * keeps the readable paths of the others for warnings.  Plans hold for
+ * one generation of the tables' paths (kasa_engine.gen). */
+#define PLAN_SLOTS 256u
+
+typedef struct plan_fact {
+    uint64_t where;
+    const char *value; /* a type's name, when prop < 0 */
+    uint32_t valuelen;
+    uint32_t path; /* offset of the readable path in the plan's paths */
+    int32_t prop;  /* the property holding the value, or -1 */
+    uint32_t np;   /* the netpath's index + 1; 0: none */
+    uint32_t rx;   /* the expressions' database's index + 1; 0: none */
+    bool type;     /* a root object's type: look up `where` in types */
+    bool eq;       /* look the value up in eq */
+} plan_fact;
+
+typedef struct plan {
+    uint64_t gen; /* 0: empty */
+    uint64_t shape;
+    const char **objs;
+    kasa__sig *sigs;
+    size_t nobjs, nprops;
+    bool refused; /* more facts than max_facts */
+    plan_fact *facts;
+    size_t nfacts;
+    char *paths;
+} plan;
+
 struct kasa_engine {
     kasa_engine_limits lim;
     ind **blocks; /* IND_BLOCK indicators each */
@@ -184,10 +288,14 @@ struct kasa_engine {
     posting *post;
     size_t npost, cappost, deadpost;
     table eq, net, types, netpaths, ids;
+    filter eqfilter;
     table eqpaths; /* the paths (wheres) some EQ anchor names */
     netpath *netp;
     size_t nnetp, capnetp;
     cached cache[CACHE_SLOTS];
+    plan plans[PLAN_SLOTS];
+    uint64_t gen; /* of the paths the tables name: plans of another are
+                     stale */
     uint32_t epoch;
     kasa_engine_stats st;
     /* an observation's scratch, kept from one to the next */
@@ -236,6 +344,7 @@ kasa_engine *kasa_engine_new(const kasa_engine_limits *limits)
         e->lim.lateness_us = (int64_t)300 * 1000000;
     if (!e->lim.max_facts)
         e->lim.max_facts = 4096;
+    e->gen = 1;
     return e;
 }
 
@@ -286,6 +395,15 @@ static void cache_clear(kasa_engine *e)
     }
 }
 
+static void plan_free(plan *pl)
+{
+    free(pl->objs);
+    free(pl->sigs);
+    free(pl->facts);
+    free(pl->paths);
+    memset(pl, 0, sizeof(*pl));
+}
+
 static void rx_free(kasa_engine *e);
 
 static void text_free(char **blocks, size_t n)
@@ -321,8 +439,11 @@ void kasa_engine_free(kasa_engine *e)
     free(e->interned);
     table_fini(&e->internmap);
     cache_clear(e);
+    for (i = 0; i < PLAN_SLOTS; i++)
+        plan_free(&e->plans[i]);
     free(e->post);
     table_fini(&e->eq);
+    filter_fini(&e->eqfilter);
     table_fini(&e->net);
     table_fini(&e->types);
     table_fini(&e->netpaths);
@@ -629,6 +750,7 @@ static kasa_err rx_build(kasa_engine *e)
         free(ids);
     }
     e->rx_dirty = false;
+    e->gen++;
     return err;
 }
 
@@ -679,6 +801,17 @@ static uint64_t net_key(uint64_t where, bool v6, unsigned prefix,
 {
     uint8_t b[18];
 
+    if (!v6) {
+        /* a mix of 64 bits (murmur3's finalizer) spares an IPv4 address,
+         * the common case, the general hash */
+        uint64_t x = where ^ ((uint64_t)prefix << 32 | (uint64_t)addr[0] << 24 |
+                              addr[1] << 16 | addr[2] << 8 | addr[3]);
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdull;
+        x ^= x >> 33;
+        x *= 0xc4ceb9fe1a85ec53ull;
+        return x ^ (x >> 33);
+    }
     b[0] = v6;
     b[1] = (uint8_t)prefix;
     memcpy(b + 2, addr, v6 ? 16 : 4);
@@ -708,13 +841,19 @@ static kasa_err add_anchor(void *ctx, const kasa__anchor *a)
         err = table_slot(&e->eqpaths, a->where, &seen);
         if (err != KASA_OK)
             return err;
+        if (!*seen)
+            e->gen++; /* a new path: plans must look at it */
         *seen = 1;
         err = table_slot(&e->eq, a->key, &head);
+        if (err == KASA_OK)
+            filter_put(&e->eqfilter, &e->eq, a->key);
         break;
     }
     case KASA__ANCHOR_TYPE:
         ad->fallback = true;
         err = table_slot(&e->types, a->where, &head);
+        if (err == KASA_OK && !*head)
+            e->gen++;
         break;
     case KASA__ANCHOR_NET: {
         uint32_t *np;
@@ -727,6 +866,7 @@ static kasa_err add_anchor(void *ctx, const kasa__anchor *a)
                 return KASA_ENOMEM;
             memset(&e->netp[e->nnetp], 0, sizeof(netpath));
             *np = (uint32_t)++e->nnetp;
+            e->gen++;
         }
         p = &e->netp[*np - 1];
         if (a->v6)
@@ -746,6 +886,8 @@ static kasa_err add_anchor(void *ctx, const kasa__anchor *a)
         /* Hyperscan cannot take it: by type */
         ad->fallback = true;
         err = table_slot(&e->types, a->type_where, &head);
+        if (err == KASA_OK && !*head)
+            e->gen++;
         break;
     }
     default: return KASA_EINVAL;
@@ -820,6 +962,7 @@ static kasa_err compact(kasa_engine *e)
     kasa_err err = KASA_OK;
 
     cache_clear(e);
+    e->gen++; /* the paths the tables name may be fewer, and numbered anew */
     e->blocks = NULL;
     e->nblocks = e->ninds = 0;
     e->text = NULL;
@@ -827,6 +970,7 @@ static kasa_err compact(kasa_engine *e)
     e->npost = e->deadpost = 0;
     e->nnetp = 0;
     table_fini(&e->eq);
+    filter_fini(&e->eqfilter);
     table_fini(&e->net);
     table_fini(&e->types);
     table_fini(&e->netpaths);
@@ -1103,7 +1247,8 @@ typedef struct hit hit;
  * is known so that the memory it touches is fetched for all at once. */
 struct probe {
     uint64_t key;
-    uint32_t pathoff, pathlen; /* in the event's paths */
+    const char *shown;         /* the path, readable; or NULL and */
+    uint32_t pathoff, pathlen; /* the path in the event's paths */
     const char *value;
     size_t valuelen;
 };
@@ -1160,7 +1305,11 @@ static char *show_path(kasa__arena *a, const char *p, size_t n)
     return s;
 }
 
-static kasa_err found(event *v, uint32_t post, const kasa__fact *f)
+/* The indicators of postings chain `post` are candidates; with `f`, the
+ * fact that found them is kept for their warnings, its path readable as
+ * `shown` (NULL: made from f->path). */
+static kasa_err found(event *v, uint32_t post, const kasa__fact *f,
+                      const char *shown)
 {
     kasa_engine *e = v->e;
     kasa_err err;
@@ -1177,7 +1326,8 @@ static kasa_err found(event *v, uint32_t post, const kasa__fact *f)
         if (!kasa__grow(&v->hits, &v->caphits, v->nhits, sizeof(*v->hits)))
             return KASA_ENOMEM;
         v->hits[v->nhits].ind = which;
-        v->hits[v->nhits].path = show_path(&v->arena, f->path, f->pathlen);
+        v->hits[v->nhits].path =
+            shown ? shown : show_path(&v->arena, f->path, f->pathlen);
         v->hits[v->nhits].value =
             kasa__arena_strndup(&v->arena, f->value, f->valuelen);
         if (!v->hits[v->nhits].path || !v->hits[v->nhits].value)
@@ -1187,7 +1337,8 @@ static kasa_err found(event *v, uint32_t post, const kasa__fact *f)
     return KASA_OK;
 }
 
-static kasa_err probe_nets(event *v, const netpath *np, const kasa__fact *f)
+static kasa_err probe_nets(event *v, const netpath *np, const kasa__fact *f,
+                           const char *shown)
 {
     kasa_engine *e = v->e;
     uint8_t ip[16];
@@ -1210,15 +1361,17 @@ static kasa_err probe_nets(event *v, const netpath *np, const kasa__fact *f)
                 bits >= 8 ? ip[k] : (uint8_t)(ip[k] & (0xFF00u >> bits));
             bits = bits >= 8 ? bits - 8 : 0;
         }
-        err = found(v, table_get(&e->net, net_key(f->where, v6, p, masked)), f);
+        err = found(v, table_get(&e->net, net_key(f->where, v6, p, masked)), f,
+                    shown);
         if (err != KASA_OK)
             return err;
     }
     return KASA_OK;
 }
 
-/* Put off a lookup of the big table, fetching its slot meanwhile. */
-static kasa_err defer(event *v, const kasa__fact *f)
+/* Put off a lookup of the big table, fetching its slot meanwhile.  The
+ * fact's path is kept readable (`shown`) or as it is. */
+static kasa_err defer(event *v, const kasa__fact *f, const char *shown)
 {
     const table *t = &v->e->eq;
     uint64_t key = key_norm(kasa__key(f->where, f->value, f->valuelen));
@@ -1226,9 +1379,22 @@ static kasa_err defer(event *v, const kasa__fact *f)
 
     if (!t->cap)
         return KASA_OK;
-    __builtin_prefetch(&t->keys[(size_t)(key ^ (key >> 29)) & (t->cap - 1)]);
+    if (v->e->eqfilter.words)
+        __builtin_prefetch(filter_block(&v->e->eqfilter, key));
+    else
+        __builtin_prefetch(
+            &t->keys[(size_t)(key ^ (key >> 29)) & (t->cap - 1)]);
     if (!kasa__grow(&v->probes, &v->capprobes, v->nprobes, sizeof(*v->probes)))
         return KASA_ENOMEM;
+    pr = &v->probes[v->nprobes++];
+    pr->key = key;
+    pr->shown = shown;
+    pr->value = f->value;
+    pr->valuelen = f->valuelen;
+    pr->pathoff = (uint32_t)v->pathused;
+    pr->pathlen = 0;
+    if (shown)
+        return KASA_OK;
     if (f->pathlen > v->pathcap - v->pathused) {
         size_t ncap = (v->pathcap + f->pathlen) * 2;
         char *n = realloc(v->paths, ncap);
@@ -1237,12 +1403,7 @@ static kasa_err defer(event *v, const kasa__fact *f)
         v->paths = n;
         v->pathcap = ncap;
     }
-    pr = &v->probes[v->nprobes++];
-    pr->key = key;
-    pr->pathoff = (uint32_t)v->pathused;
     pr->pathlen = (uint32_t)f->pathlen;
-    pr->value = f->value;
-    pr->valuelen = f->valuelen;
     memcpy(v->paths + v->pathused, f->path, f->pathlen);
     v->pathused += f->pathlen;
     return KASA_OK;
@@ -1256,16 +1417,17 @@ static kasa_err run_probes(event *v)
 
     for (i = 0; i < v->nprobes && err == KASA_OK; i++) {
         const probe *pr = &v->probes[i];
-        uint32_t post = table_get(&v->e->eq, pr->key);
+        uint32_t post;
         kasa__fact f;
-        if (!post)
+        if (!filter_may(&v->e->eqfilter, pr->key) ||
+            !(post = table_get(&v->e->eq, pr->key)))
             continue;
         f.where = 0;
         f.path = v->paths + pr->pathoff;
         f.pathlen = pr->pathlen;
         f.value = pr->value;
         f.valuelen = pr->valuelen;
-        err = found(v, post, &f);
+        err = found(v, post, &f, pr->shown);
     }
     return err;
 }
@@ -1329,8 +1491,8 @@ static kasa_err on_fact(void *ctx, const kasa__fact *f)
     kasa_err err;
 
     if (!f->value)
-        return found(v, table_get(&e->types, f->where), NULL);
-    err = table_get(&e->eqpaths, f->where) ? defer(v, f) : KASA_OK;
+        return found(v, table_get(&e->types, f->where), NULL, NULL);
+    err = table_get(&e->eqpaths, f->where) ? defer(v, f, NULL) : KASA_OK;
 #ifdef KASA_HAVE_HYPERSCAN
     if (err == KASA_OK && e->ndbs &&
         (np = table_get(&e->rxpaths, f->where)) != 0)
@@ -1339,7 +1501,153 @@ static kasa_err on_fact(void *ctx, const kasa__fact *f)
     if (err != KASA_OK || !e->nnetp)
         return err;
     np = table_get(&e->netpaths, f->where);
-    return np ? probe_nets(v, &e->netp[np - 1], f) : KASA_OK;
+    return np ? probe_nets(v, &e->netp[np - 1], f, NULL) : KASA_OK;
+}
+
+/* -- plans ------------------------------------------------------------------
+ */
+
+typedef struct planner {
+    kasa_engine *e;
+    plan *pl;
+    size_t capfacts, pathused, pathcap;
+    kasa_err err;
+} planner;
+
+static kasa_err plan_fact_add(void *ctx, const kasa__fact *f, int prop, int obj)
+{
+    planner *b = ctx;
+    kasa_engine *e = b->e;
+    plan *pl = b->pl;
+    plan_fact *pf;
+    char *shown;
+    size_t n;
+    kasa__arena scratch;
+
+    (void)obj;
+    if (!kasa__grow(&pl->facts, &b->capfacts, pl->nfacts, sizeof(*pl->facts)))
+        return KASA_ENOMEM;
+    pf = &pl->facts[pl->nfacts];
+    memset(pf, 0, sizeof(*pf));
+    pf->where = f->where;
+    pf->prop = prop;
+    if (!f->value) {
+        pf->type = table_get(&e->types, f->where) != 0;
+    } else {
+        pf->eq = table_get(&e->eqpaths, f->where) != 0;
+#ifdef KASA_HAVE_HYPERSCAN
+        if (e->ndbs)
+            pf->rx = table_get(&e->rxpaths, f->where);
+#endif
+        if (e->nnetp)
+            pf->np = table_get(&e->netpaths, f->where);
+    }
+    if (!pf->type && !pf->eq && !pf->rx && !pf->np)
+        return KASA_OK; /* nothing to look up: left out */
+    if (prop < 0 && f->value) {
+        pf->value = f->value; /* a type's name: the same in every line */
+        pf->valuelen = (uint32_t)f->valuelen;
+    }
+    /* the readable path, for warnings */
+    kasa__arena_init(&scratch, NULL, 0);
+    shown = show_path(&scratch, f->path, f->pathlen);
+    n = shown ? strlen(shown) + 1 : 0;
+    if (shown && n > b->pathcap - b->pathused) {
+        size_t ncap = (b->pathcap + n) * 2;
+        char *np = realloc(pl->paths, ncap);
+        if (np) {
+            pl->paths = np;
+            b->pathcap = ncap;
+        }
+    }
+    if (!shown || n > b->pathcap - b->pathused) {
+        kasa__arena_fini(&scratch);
+        return KASA_ENOMEM;
+    }
+    memcpy(pl->paths + b->pathused, shown, n);
+    pf->path = (uint32_t)b->pathused;
+    b->pathused += n;
+    kasa__arena_fini(&scratch);
+    pl->nfacts++;
+    return KASA_OK;
+}
+
+/* The plan for observations of o's shape, made if need be; NULL when
+ * memory runs out. */
+static const plan *plan_for(kasa_engine *e, const kasa__obs *o)
+{
+    uint64_t h = o->shape * 0x9E3779B97F4A7C15ull;
+    plan *pl = &e->plans[(h >> 40) % PLAN_SLOTS];
+    planner b;
+    kasa_err err;
+
+    if (pl->gen == e->gen && pl->shape == o->shape && pl->nobjs == o->nobjs &&
+        pl->nprops == o->nprops &&
+        memcmp(pl->objs, o->objs, o->nobjs * sizeof(*o->objs)) == 0 &&
+        memcmp(pl->sigs, o->sigs, o->nprops * sizeof(*o->sigs)) == 0)
+        return pl;
+    plan_free(pl);
+    pl->objs = malloc((o->nobjs + 1) * sizeof(*pl->objs));
+    pl->sigs = malloc((o->nprops + 1) * sizeof(*pl->sigs));
+    if (!pl->objs || !pl->sigs) {
+        plan_free(pl);
+        return NULL;
+    }
+    memcpy(pl->objs, o->objs, o->nobjs * sizeof(*o->objs));
+    memcpy(pl->sigs, o->sigs, o->nprops * sizeof(*o->sigs));
+    pl->nobjs = o->nobjs;
+    pl->nprops = o->nprops;
+    pl->shape = o->shape;
+    memset(&b, 0, sizeof(b));
+    b.e = e;
+    b.pl = pl;
+    err = kasa__obs_walk(o, e->lim.max_facts, plan_fact_add, &b);
+    if (err == KASA_ELIMIT) {
+        pl->refused = true;
+        pl->nfacts = 0;
+    } else if (err != KASA_OK) {
+        plan_free(pl);
+        return NULL;
+    }
+    pl->gen = e->gen;
+    return pl;
+}
+
+/* What the plan says to look up, with this observation's values. */
+static kasa_err run_plan(event *v, const plan *pl, const kasa__obs *o)
+{
+    kasa_engine *e = v->e;
+    size_t i;
+    kasa_err err = KASA_OK;
+
+    for (i = 0; i < pl->nfacts && err == KASA_OK; i++) {
+        const plan_fact *pf = &pl->facts[i];
+        const char *shown = pl->paths + pf->path;
+        kasa__fact f;
+        if (pf->type) {
+            err = found(v, table_get(&e->types, pf->where), NULL, NULL);
+            continue;
+        }
+        f.where = pf->where;
+        f.path = NULL;
+        f.pathlen = 0;
+        if (pf->prop >= 0) {
+            f.value = o->props[pf->prop].val;
+            f.valuelen = o->props[pf->prop].len;
+        } else {
+            f.value = pf->value;
+            f.valuelen = pf->valuelen;
+        }
+        if (pf->eq)
+            err = defer(v, &f, shown);
+#ifdef KASA_HAVE_HYPERSCAN
+        if (err == KASA_OK && pf->rx)
+            err = scan_rx(v, &e->dbs[pf->rx - 1], &f);
+#endif
+        if (err == KASA_OK && pf->np)
+            err = probe_nets(v, &e->netp[pf->np - 1], &f, shown);
+    }
+    return err;
 }
 
 /* The pattern of a one-expression indicator, parsed (or from the cache);
@@ -1614,8 +1922,15 @@ kasa_err kasa__engine_observe_obs(kasa_engine *e, const kasa__obs *o,
     v.source = o->source;
     v.time_us = o->first_us;
     err = e->rx_dirty ? rx_build(e) : KASA_OK;
-    if (err == KASA_OK)
-        err = kasa__obs_facts(o, e->lim.max_facts, on_fact, &v);
+    if (err == KASA_OK) {
+        const plan *pl = plan_for(e, o);
+        if (!pl)
+            err = kasa__obs_facts(o, e->lim.max_facts, on_fact, &v);
+        else if (pl->refused)
+            err = KASA_ELIMIT;
+        else
+            err = run_plan(&v, pl, o);
+    }
     if (err == KASA_OK)
         err = run_probes(&v);
     if (err == KASA_ELIMIT)
@@ -1635,10 +1950,12 @@ void kasa_engine_stats_get(const kasa_engine *e, kasa_engine_stats *s)
 {
     *s = e->st;
     s->keys = e->npost - e->deadpost;
-    s->memory = (e->eq.cap + e->net.cap + e->types.cap + e->netpaths.cap +
-                 e->ids.cap + e->internmap.cap) *
-                    (sizeof(uint64_t) + sizeof(uint32_t)) +
-                e->cappost * sizeof(posting) +
-                e->nblocks * IND_BLOCK * sizeof(ind) + e->textbytes +
-                e->capnetp * sizeof(netpath);
+    s->memory =
+        (e->eq.cap + e->net.cap + e->types.cap + e->netpaths.cap + e->ids.cap +
+         e->internmap.cap) *
+            (sizeof(uint64_t) + sizeof(uint32_t)) +
+        e->cappost * sizeof(posting) +
+        (e->eqfilter.words ? e->eqfilter.nblocks * 8 * sizeof(uint32_t) : 0) +
+        e->nblocks * IND_BLOCK * sizeof(ind) + e->textbytes +
+        e->capnetp * sizeof(netpath);
 }

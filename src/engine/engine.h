@@ -41,14 +41,26 @@ typedef struct kasa__prop {
     bool list;
 } kasa__prop;
 
+/* A property without its value.  Two observations of the same shape (the
+ * same objs, the same sigs) offer the same facts but for their values:
+ * the engine works out once per shape which of them it must look up
+ * (plans, in engine.c). */
+typedef struct kasa__sig {
+    const char *key;
+    uint32_t bits; /* obj, kind, target, list */
+    uint32_t zero;
+} kasa__sig;
+
 typedef struct kasa__obs {
     int64_t first_us, last_us;
     const char *source; /* for kasa_match.source; may be NULL */
     const char *objs[KASA__OBS_MAX_OBJECTS]; /* their types */
     size_t nobjs;
     kasa__prop props[KASA__OBS_MAX_PROPS];
+    kasa__sig sigs[KASA__OBS_MAX_PROPS]; /* props[i] without its value */
     size_t nprops;
-    bool full; /* something did not fit and was left out */
+    uint64_t shape; /* a hash of objs and sigs */
+    bool full;      /* something did not fit and was left out */
 } kasa__obs;
 
 /* Empty the observation and set its time. */
@@ -74,6 +86,17 @@ void kasa__obs_ref(kasa__obs *o, int obj, const char *key, int target,
  */
 kasa_err kasa__engine_observe_obs(kasa_engine *e, const kasa__obs *o,
                                   kasa_match_fn fn, void *ctx, kasa_diag *diag);
+
+/* Called for each fact with where its value comes from: `prop`, the
+ * index of the string property that holds it; or -1 for a type, the
+ * type of object `obj` (the value is then NULL for the type of an
+ * object as a root, and the type's name when a reference leads to it). */
+typedef kasa_err (*kasa__obs_fact_fn)(void *ctx, const kasa__fact *f, int prop,
+                                      int obj);
+
+/* kasa__obs_facts with each fact's source. */
+kasa_err kasa__obs_walk(const kasa__obs *o, size_t max, kasa__obs_fact_fn fn,
+                        void *ctx);
 
 /* The observation as observed-data JSON (a new reference), or NULL when
  * memory runs out.  For the pattern engine and for tests. */

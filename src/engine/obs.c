@@ -17,8 +17,16 @@ void kasa__obs_reset(kasa__obs *o, int64_t first_us, int64_t last_us)
     o->last_us = last_us;
     o->nobjs = 0;
     o->nprops = 0;
+    o->shape = 0;
     o->full = false;
     o->source = NULL;
+}
+
+/* A cheap running hash: it only picks a plan's slot, and the plan is
+ * compared whole before it is used.  A rotation keeps the chain short. */
+static uint64_t shape_mix(uint64_t h, uint64_t x)
+{
+    return (h << 7 | h >> 57) ^ x;
 }
 
 int kasa__obs_object(kasa__obs *o, const char *type)
@@ -28,6 +36,7 @@ int kasa__obs_object(kasa__obs *o, const char *type)
         return -1;
     }
     o->objs[o->nobjs] = type;
+    o->shape = shape_mix(o->shape, (uintptr_t)type);
     return (int)o->nobjs++;
 }
 
@@ -50,6 +59,18 @@ static kasa__prop *prop_new(kasa__obs *o, int obj, const char *key,
     return p;
 }
 
+/* Record what p is, now that it is whole. */
+static void sign(kasa__obs *o, const kasa__prop *p)
+{
+    kasa__sig *s = &o->sigs[p - o->props];
+
+    s->key = p->key;
+    s->bits = (uint32_t)p->obj | (uint32_t)p->kind << 8 |
+              (uint32_t)p->target << 16 | (uint32_t)p->list << 24;
+    s->zero = 0;
+    o->shape = shape_mix(o->shape, (uintptr_t)s->key ^ (uint64_t)s->bits << 40);
+}
+
 void kasa__obs_str(kasa__obs *o, int obj, const char *key, const char *val,
                    size_t len, bool list)
 {
@@ -63,6 +84,7 @@ void kasa__obs_str(kasa__obs *o, int obj, const char *key, const char *val,
     p->val = val;
     p->len = (uint32_t)len;
     p->list = list;
+    sign(o, p);
 }
 
 void kasa__obs_int(kasa__obs *o, int obj, const char *key, const char *digits,
@@ -82,6 +104,7 @@ void kasa__obs_int(kasa__obs *o, int obj, const char *key, const char *digits,
         return;
     p->val = digits;
     p->len = (uint32_t)len;
+    sign(o, p);
 }
 
 void kasa__obs_ref(kasa__obs *o, int obj, const char *key, int target,
@@ -96,6 +119,7 @@ void kasa__obs_ref(kasa__obs *o, int obj, const char *key, int target,
         return;
     p->target = (uint8_t)target;
     p->list = list;
+    sign(o, p);
 }
 
 /* -- facts ------------------------------------------------------------------
@@ -109,11 +133,11 @@ typedef struct walker {
     uint8_t next[KASA__OBS_MAX_PROPS];
     kasa__path path;
     size_t left;
-    kasa__fact_fn fn;
+    kasa__obs_fact_fn fn;
     void *ctx;
 } walker;
 
-static kasa_err emit(walker *w, const char *val, size_t len)
+static kasa_err emit(walker *w, const char *val, size_t len, int prop, int obj)
 {
     kasa__fact f;
 
@@ -127,7 +151,7 @@ static kasa_err emit(walker *w, const char *val, size_t len)
     f.pathlen = w->path.len;
     f.value = val;
     f.valuelen = len;
-    return w->fn(w->ctx, &f);
+    return w->fn(w->ctx, &f, prop, obj);
 }
 
 /* Push a key of '.'-separated steps. */
@@ -221,7 +245,7 @@ static kasa_err object_facts(walker *w, size_t obj)
     kasa_err err = KASA_OK;
 
     push_prop(&w->path, type_key, false);
-    err = emit(w, w->o->objs[obj], type_of(w->o->objs[obj])->len);
+    err = emit(w, w->o->objs[obj], type_of(w->o->objs[obj])->len, -1, (int)obj);
     kasa__path_pop(&w->path, mark);
     for (i = w->first[obj]; i && err == KASA_OK; i = w->next[i - 1]) {
         const kasa__prop *p = &w->o->props[i - 1];
@@ -229,7 +253,7 @@ static kasa_err object_facts(walker *w, size_t obj)
             continue;
         push_prop(&w->path, p->key, p->list);
         if (p->kind == KASA__PROP_STR) {
-            err = emit(w, p->val, p->len);
+            err = emit(w, p->val, p->len, (int)(i - 1), (int)obj);
         } else if (w->path.hops < KASA__PATH_HOPS && !w->path.over) {
             w->path.hops++;
             err = object_facts(w, p->target);
@@ -240,8 +264,8 @@ static kasa_err object_facts(walker *w, size_t obj)
     return err;
 }
 
-kasa_err kasa__obs_facts(const kasa__obs *o, size_t max, kasa__fact_fn fn,
-                         void *ctx)
+kasa_err kasa__obs_walk(const kasa__obs *o, size_t max, kasa__obs_fact_fn fn,
+                        void *ctx)
 {
     walker w;
     size_t i;
@@ -267,13 +291,35 @@ kasa_err kasa__obs_facts(const kasa__obs *o, size_t max, kasa__fact_fn fn,
         f.pathlen = t->len;
         f.value = NULL;
         f.valuelen = 0;
-        err = fn(ctx, &f);
+        err = fn(ctx, &f, -1, (int)i);
         if (err != KASA_OK)
             break;
         kasa__path_start_at(&w.path, t->type, t->len, t->hash);
         err = object_facts(&w, i);
     }
     return err;
+}
+
+typedef struct plain {
+    kasa__fact_fn fn;
+    void *ctx;
+} plain;
+
+static kasa_err plain_fact(void *ctx, const kasa__fact *f, int prop, int obj)
+{
+    const plain *p = ctx;
+
+    (void)prop;
+    (void)obj;
+    return p->fn(p->ctx, f);
+}
+
+kasa_err kasa__obs_facts(const kasa__obs *o, size_t max, kasa__fact_fn fn,
+                         void *ctx)
+{
+    plain p = {fn, ctx};
+
+    return kasa__obs_walk(o, max, plain_fact, &p);
 }
 
 /* -- JSON -------------------------------------------------------------------

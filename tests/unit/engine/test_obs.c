@@ -278,6 +278,147 @@ static void test_engine_matches_both_alike(void **state)
     kasa_engine_free(b);
 }
 
+/* One shape of observation, as a sensor makes for every http record, with
+ * these values. */
+static void http_line(kasa__obs *o, const char *src, const char *host,
+                      const char *url)
+{
+    int s, d, f, h, u;
+
+    kasa__obs_reset(o, 1700000000000000, 1700000000000000);
+    s = kasa__obs_object(o, "ipv4-addr");
+    kasa__obs_str(o, s, "value", src, strlen(src), false);
+    d = kasa__obs_object(o, "ipv4-addr");
+    kasa__obs_str(o, d, "value", "203.0.113.80", 12, false);
+    f = kasa__obs_object(o, "network-traffic");
+    kasa__obs_ref(o, f, "src_ref", s, false);
+    kasa__obs_ref(o, f, "dst_ref", d, false);
+    kasa__obs_int(o, f, "dst_port", "80", 2);
+    h = kasa__obs_object(o, "domain-name");
+    kasa__obs_str(o, h, "value", host, strlen(host), false);
+    u = kasa__obs_object(o, "url");
+    kasa__obs_str(o, u, "value", url, strlen(url), false);
+}
+
+static void put_one(kasa_engine *e, const char *id, const char *pattern)
+{
+    kasa_indicator ind;
+    kasa_diag d;
+
+    memset(&ind, 0, sizeof(ind));
+    ind.id = id;
+    ind.pattern = pattern;
+    ind.pattern_len = strlen(pattern);
+    if (kasa_engine_put(e, &ind, &d) != KASA_OK)
+        fail_msg("%s: %s", pattern, d.message);
+}
+
+/* Which indicators warn on an http line with these values. */
+static size_t warns(kasa_engine *e, warned *w, const char *src,
+                    const char *host, const char *url)
+{
+    static kasa__obs o;
+    kasa_diag d;
+
+    http_line(&o, src, host, url);
+    w->n = 0;
+    assert_int_equal(kasa__engine_observe_obs(e, &o, on_match, w, &d), KASA_OK);
+    qsort(w->ids, w->n, sizeof(w->ids[0]), id_cmp);
+    return w->n;
+}
+
+/* The engine works out once per shape of observation which facts it looks
+ * up (a plan).  Each change of the index that a plan depends on (a path
+ * first named by an equality, a network, an expression or a type, and the
+ * tables rebuilt without the removed) must show on the next observation
+ * of a shape seen before. */
+static void test_plans_follow_the_index(void **state)
+{
+    static warned w;
+    kasa_engine *e = kasa_engine_new(NULL);
+    char id[48], pat[128];
+    unsigned i;
+
+    (void)state;
+    assert_int_equal(warns(e, &w, "192.0.2.1", "a.example", "http://a/"), 0);
+    put_one(e, "indicator--eq", "[domain-name:value = 'evil.example']");
+    assert_int_equal(warns(e, &w, "192.0.2.1", "evil.example", "http://a/"), 1);
+    assert_int_equal(warns(e, &w, "192.0.2.1", "good.example", "http://a/"), 0);
+    /* a path first named by a network, then a second prefix length on it */
+    put_one(e, "indicator--net24",
+            "[ipv4-addr:value ISSUBSET '198.51.100.0/24']");
+    assert_int_equal(warns(e, &w, "198.51.100.7", "a.example", "http://a/"), 1);
+    put_one(e, "indicator--net16",
+            "[ipv4-addr:value ISSUBSET '198.51.0.0/16']");
+    assert_int_equal(warns(e, &w, "198.51.100.7", "a.example", "http://a/"), 2);
+    assert_int_equal(warns(e, &w, "198.51.7.7", "a.example", "http://a/"), 1);
+    assert_string_equal(w.ids[0], "indicator--net16");
+    /* a reference path, first named now */
+    put_one(e, "indicator--dst",
+            "[network-traffic:dst_ref.value = '203.0.113.80']");
+    assert_int_equal(warns(e, &w, "192.0.2.1", "a.example", "http://a/"), 1);
+    assert_string_equal(w.ids[0], "indicator--dst");
+    kasa_engine_remove(e, "indicator--dst");
+#ifdef KASA_HAVE_HYPERSCAN
+    put_one(e, "indicator--like", "[url:value LIKE 'http://%/gate.php%']");
+    assert_int_equal(
+        warns(e, &w, "192.0.2.1", "a.example", "http://b/gate.php?id=1"), 1);
+#endif
+    /* found by type only */
+    put_one(e, "indicator--type", "[network-traffic:dst_port != 443]");
+    assert_int_equal(warns(e, &w, "192.0.2.1", "a.example", "http://a/"), 1);
+    assert_string_equal(w.ids[0], "indicator--type");
+    kasa_engine_remove(e, "indicator--type");
+    assert_int_equal(warns(e, &w, "192.0.2.1", "a.example", "http://a/"), 0);
+    /* enough removed to rebuild the tables: the paths only the removed
+     * named are gone, the others still found */
+    for (i = 0; i < 6000; i++) {
+        snprintf(id, sizeof(id), "indicator--tmp%u", i);
+        snprintf(pat, sizeof(pat), "[file:hashes.MD5 = 'h%u']", i);
+        put_one(e, id, pat);
+    }
+    for (i = 0; i < 6000; i++) {
+        snprintf(id, sizeof(id), "indicator--tmp%u", i);
+        assert_int_equal(kasa_engine_remove(e, id), KASA_OK);
+    }
+    assert_int_equal(warns(e, &w, "198.51.100.7", "evil.example", "http://a/"),
+                     3);
+    assert_string_equal(w.ids[0], "indicator--eq");
+    assert_string_equal(w.ids[1], "indicator--net16");
+    assert_string_equal(w.ids[2], "indicator--net24");
+    put_one(e, "indicator--dst2",
+            "[network-traffic:dst_ref.value = '203.0.113.80']");
+    assert_int_equal(warns(e, &w, "192.0.2.1", "a.example", "http://a/"), 1);
+    assert_string_equal(w.ids[0], "indicator--dst2");
+    kasa_engine_free(e);
+
+    /* every indicator removed: the rebuilt tables name no path, and no
+     * plan may still use what the old ones held */
+    e = kasa_engine_new(NULL);
+    put_one(e, "indicator--like", "[url:value LIKE 'http://%/gate.php%']");
+    put_one(e, "indicator--net",
+            "[ipv4-addr:value ISSUBSET '198.51.100.0/24']");
+    /* 4,097 in all: the tables are rebuilt as the last goes */
+    for (i = 0; i < 4095; i++) {
+        snprintf(id, sizeof(id), "indicator--tmp%u", i);
+        snprintf(pat, sizeof(pat), "[url:value = 'http://h%u/']", i);
+        put_one(e, id, pat);
+    }
+    assert_int_equal(
+        warns(e, &w, "198.51.100.7", "a.example", "http://b/gate.php?id=1"), 2);
+    assert_int_equal(kasa_engine_remove(e, "indicator--like"), KASA_OK);
+    assert_int_equal(kasa_engine_remove(e, "indicator--net"), KASA_OK);
+    for (i = 0; i < 4095; i++) {
+        snprintf(id, sizeof(id), "indicator--tmp%u", i);
+        assert_int_equal(kasa_engine_remove(e, id), KASA_OK);
+    }
+    assert_int_equal(kasa_engine_count(e), 0);
+    assert_int_equal(
+        warns(e, &w, "198.51.100.7", "a.example", "http://h1/gate.php?id=1"),
+        0);
+    kasa_engine_free(e);
+}
+
 /* kasa__ip_read's fast path for IPv4 reads exactly what inet_pton does. */
 static void test_ip_read_is_inet_pton(void **state)
 {
@@ -316,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_ip_read_is_inet_pton),
         cmocka_unit_test(test_facts_are_those_of_the_json),
         cmocka_unit_test(test_engine_matches_both_alike),
+        cmocka_unit_test(test_plans_follow_the_index),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
