@@ -1613,39 +1613,51 @@ static const plan *plan_for(kasa_engine *e, const kasa__obs *o)
     return pl;
 }
 
-/* What the plan says to look up, with this observation's values. */
+/* A fact of the plan with this observation's value. */
+static void plan_value(const plan_fact *pf, const kasa__obs *o, kasa__fact *f)
+{
+    f->where = pf->where;
+    f->path = NULL;
+    f->pathlen = 0;
+    if (pf->prop >= 0) {
+        f->value = o->props[pf->prop].val;
+        f->valuelen = o->props[pf->prop].len;
+    } else {
+        f->value = pf->value;
+        f->valuelen = pf->valuelen;
+    }
+}
+
+/* What the plan says to look up, with this observation's values: first
+ * the equalities' keys, so that their memory is on its way while the
+ * rest is looked up (their lookups wait for run_probes, as always). */
 static kasa_err run_plan(event *v, const plan *pl, const kasa__obs *o)
 {
     kasa_engine *e = v->e;
     size_t i;
     kasa_err err = KASA_OK;
+    kasa__fact f;
 
     for (i = 0; i < pl->nfacts && err == KASA_OK; i++) {
         const plan_fact *pf = &pl->facts[i];
-        const char *shown = pl->paths + pf->path;
-        kasa__fact f;
+        if (!pf->eq)
+            continue;
+        plan_value(pf, o, &f);
+        err = defer(v, &f, pl->paths + pf->path);
+    }
+    for (i = 0; i < pl->nfacts && err == KASA_OK; i++) {
+        const plan_fact *pf = &pl->facts[i];
         if (pf->type) {
             err = found(v, table_get(&e->types, pf->where), NULL, NULL);
             continue;
         }
-        f.where = pf->where;
-        f.path = NULL;
-        f.pathlen = 0;
-        if (pf->prop >= 0) {
-            f.value = o->props[pf->prop].val;
-            f.valuelen = o->props[pf->prop].len;
-        } else {
-            f.value = pf->value;
-            f.valuelen = pf->valuelen;
-        }
-        if (pf->eq)
-            err = defer(v, &f, shown);
+        plan_value(pf, o, &f);
 #ifdef KASA_HAVE_HYPERSCAN
-        if (err == KASA_OK && pf->rx)
+        if (pf->rx)
             err = scan_rx(v, &e->dbs[pf->rx - 1], &f);
 #endif
         if (err == KASA_OK && pf->np)
-            err = probe_nets(v, &e->netp[pf->np - 1], &f, shown);
+            err = probe_nets(v, &e->netp[pf->np - 1], &f, pl->paths + pf->path);
     }
     return err;
 }
