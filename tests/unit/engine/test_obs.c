@@ -198,6 +198,19 @@ static int id_cmp(const void *a, const void *b)
     return strcmp(a, b);
 }
 
+static void put_one(kasa_engine *e, const char *id, const char *pattern)
+{
+    kasa_indicator ind;
+    kasa_diag d;
+
+    memset(&ind, 0, sizeof(ind));
+    ind.id = id;
+    ind.pattern = pattern;
+    ind.pattern_len = strlen(pattern);
+    if (kasa_engine_put(e, &ind, &d) != KASA_OK)
+        fail_msg("%s: %s", pattern, d.message);
+}
+
 static void test_engine_matches_both_alike(void **state)
 {
     static kasa__obs o;
@@ -212,8 +225,6 @@ static void test_engine_matches_both_alike(void **state)
         snprintf(values[i], sizeof(values[i]), "v%u.example", i);
     for (i = 0; i < 300; i++) {
         char id[48], pat[256];
-        kasa_indicator ind;
-        kasa_diag d;
         const char *v = values[rnd(64)];
         switch (i % 5) {
         case 0:
@@ -237,12 +248,8 @@ static void test_engine_matches_both_alike(void **state)
             break;
         }
         snprintf(id, sizeof(id), "indicator--%u", i);
-        memset(&ind, 0, sizeof(ind));
-        ind.id = id;
-        ind.pattern = pat;
-        ind.pattern_len = strlen(pat);
-        assert_int_equal(kasa_engine_put(a, &ind, &d), KASA_OK);
-        assert_int_equal(kasa_engine_put(b, &ind, &d), KASA_OK);
+        put_one(a, id, pat);
+        put_one(b, id, pat);
     }
     for (round = 0; round < 2000; round++) {
         kasa_observed *od = NULL;
@@ -308,19 +315,6 @@ static void http_line(kasa__obs *o, const char *src, const char *host,
     kasa__obs_str(o, h, "value", host, strlen(host), false);
     u = kasa__obs_object(o, "url");
     kasa__obs_str(o, u, "value", url, strlen(url), false);
-}
-
-static void put_one(kasa_engine *e, const char *id, const char *pattern)
-{
-    kasa_indicator ind;
-    kasa_diag d;
-
-    memset(&ind, 0, sizeof(ind));
-    ind.id = id;
-    ind.pattern = pattern;
-    ind.pattern_len = strlen(pattern);
-    if (kasa_engine_put(e, &ind, &d) != KASA_OK)
-        fail_msg("%s: %s", pattern, d.message);
 }
 
 /* Which indicators warn on an http line with these values. */
