@@ -1511,7 +1511,6 @@ typedef struct planner {
     kasa_engine *e;
     plan *pl;
     size_t capfacts, pathused, pathcap;
-    kasa_err err;
 } planner;
 
 static kasa_err plan_fact_add(void *ctx, const kasa__fact *f, int prop, int obj)
