@@ -1086,9 +1086,10 @@ static kasa_err sid_get(kasa_store *s, const char *id, int64_t hash,
 {
     kasa__stmt *st;
     kasa_err err;
+    bool searched = *known;
 
     *sid = 0;
-    if (*known) {
+    if (searched) {
         err = sid_find(s, id, hash, sid, diag);
         if (err != KASA_OK || *sid != 0)
             return err;
@@ -1107,7 +1108,7 @@ static kasa_err sid_get(kasa_store *s, const char *id, int64_t hash,
         return KASA_OK;
     }
     *known = true;
-    if (*sid == 0) { /* not searched yet */
+    if (!searched) {
         err = sid_find(s, id, hash, sid, diag);
         if (err != KASA_OK || *sid != 0)
             return err;
