@@ -1511,6 +1511,7 @@ typedef struct planner {
     kasa_engine *e;
     plan *pl;
     size_t capfacts, pathused, pathcap;
+    kasa__arena scratch; /* for show_path */
 } planner;
 
 static kasa_err plan_fact_add(void *ctx, const kasa__fact *f, int prop, int obj)
@@ -1521,7 +1522,6 @@ static kasa_err plan_fact_add(void *ctx, const kasa__fact *f, int prop, int obj)
     plan_fact *pf;
     char *shown;
     size_t n;
-    kasa__arena scratch;
 
     (void)obj;
     if (!kasa__grow(&pl->facts, &b->capfacts, pl->nfacts, sizeof(*pl->facts)))
@@ -1548,8 +1548,7 @@ static kasa_err plan_fact_add(void *ctx, const kasa__fact *f, int prop, int obj)
         pf->valuelen = (uint32_t)f->valuelen;
     }
     /* the readable path, for warnings */
-    kasa__arena_init(&scratch, NULL, 0);
-    shown = show_path(&scratch, f->path, f->pathlen);
+    shown = show_path(&b->scratch, f->path, f->pathlen);
     n = shown ? strlen(shown) + 1 : 0;
     if (shown && n > b->pathcap - b->pathused) {
         size_t ncap = (b->pathcap + n) * 2;
@@ -1559,14 +1558,11 @@ static kasa_err plan_fact_add(void *ctx, const kasa__fact *f, int prop, int obj)
             b->pathcap = ncap;
         }
     }
-    if (!shown || n > b->pathcap - b->pathused) {
-        kasa__arena_fini(&scratch);
+    if (!shown || n > b->pathcap - b->pathused)
         return KASA_ENOMEM;
-    }
     memcpy(pl->paths + b->pathused, shown, n);
     pf->path = (uint32_t)b->pathused;
     b->pathused += n;
-    kasa__arena_fini(&scratch);
     pl->nfacts++;
     return KASA_OK;
 }
@@ -1600,7 +1596,9 @@ static const plan *plan_for(kasa_engine *e, const kasa__obs *o)
     memset(&b, 0, sizeof(b));
     b.e = e;
     b.pl = pl;
+    kasa__arena_init(&b.scratch, NULL, 0);
     err = kasa__obs_walk(o, e->lim.max_facts, plan_fact_add, &b);
+    kasa__arena_fini(&b.scratch);
     if (err == KASA_ELIMIT) {
         pl->refused = true;
         pl->nfacts = 0;
