@@ -1648,6 +1648,8 @@ static kasa_err run_plan(event *v, const plan *pl, const kasa__obs *o)
             err = found(v, table_get(&e->types, pf->where), NULL, NULL);
             continue;
         }
+        if (!pf->rx && !pf->np)
+            continue; /* an equality alone: deferred above */
         plan_value(pf, o, &f);
 #ifdef KASA_HAVE_HYPERSCAN
         if (pf->rx)
