@@ -557,7 +557,8 @@ static int bench_format(const char *name, kasa_engine *e, buf *data,
 
 int main(int argc, char **argv)
 {
-    const char *sizes = "1000,100000,1000000", *dir = "/tmp", *only = NULL;
+    const char *sizes = "1000,100000,1000000", *dir = "/tmp";
+    bool run_eve = true, run_zeek = true; /* --format: one of them */
     uint64_t nevents = 1000000;
     bool rg = true;
     char dirbuf[512], patterns[600];
@@ -572,9 +573,12 @@ int main(int argc, char **argv)
             rg = false;
         else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
             dir = argv[++i];
-        else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
-            only = argv[++i];
-        else {
+        else if (strcmp(argv[i], "--format") == 0 && i + 1 < argc &&
+                 (strcmp(argv[i + 1], "eve") == 0 ||
+                  strcmp(argv[i + 1], "zeek") == 0)) {
+            run_eve = strcmp(argv[++i], "eve") == 0;
+            run_zeek = !run_eve;
+        } else {
             fprintf(stderr,
                     "usage: engine [--indicators N[,N...]] "
                     "[--events N] [--no-rg] [--dir D] [--format eve|zeek]\n");
@@ -633,7 +637,7 @@ int main(int argc, char **argv)
         if (rg && write_file(patterns, &vals) != 0)
             return 2;
         free(vals.p);
-        for (j = 0; j < nevents; j++) {
+        for (j = 0; j < nevents && run_eve; j++) {
             uint64_t hit = UINT64_MAX;
             if (mix(j * 3 + 1) % 100 == 0 && n) {
                 hit = mix(j) % n;
@@ -641,15 +645,13 @@ int main(int argc, char **argv)
             }
             eve_event(&eve, j, hit);
         }
-        if (!only || strcmp(only, "eve") == 0)
+        if (run_eve)
             rc = bench_format("eve", e, &eve, kasa__eve_decoder.schema,
                               KASA_SENSOR_EVE, nevents, hits, dirbuf, patterns,
                               rg);
         free(eve.p);
         hits = 0;
-        for (j = 0;
-             j < nevents && rc == 0 && (!only || strcmp(only, "zeek") == 0);
-             j++) {
+        for (j = 0; j < nevents && rc == 0 && run_zeek; j++) {
             uint64_t hit = UINT64_MAX;
             if (mix(j * 3 + 2) % 100 == 0 && n) {
                 hit = mix(j + 5) % n;
@@ -661,7 +663,7 @@ int main(int argc, char **argv)
             }
             zeek_event(&zeek, j, hit);
         }
-        if (rc == 0 && (!only || strcmp(only, "zeek") == 0))
+        if (rc == 0 && run_zeek)
             rc = bench_format("zeek", e, &zeek, kasa__zeek_decoder.schema,
                               KASA_SENSOR_ZEEK, nevents, hits, dirbuf, patterns,
                               rg);
