@@ -143,6 +143,35 @@ static void test_refuses_newer_schema(void **state)
     done(s);
 }
 
+/* Opening a store reads its version and writes nothing: a server thread
+ * opening its connection while a POST is being stored does not wait for
+ * the writer (it waited seconds, and SQLite's 30 s at worst). */
+static void test_opens_beside_a_writer(void **state)
+{
+    kasa_store *s = fresh(), *other = NULL;
+    kasa_collection *c = NULL;
+    char coll[40];
+    tobj *t = indicator(1, "2020-01-01T00:00:00.000Z", NULL);
+    kasa_diag d;
+
+    (void)state;
+    make_collection(s, coll, "open-beside");
+    assert_int_equal(kasa_store_begin(s, &d), KASA_OK);
+    assert_int_equal(add1(s, coll, t, NULL), KASA_ADD_ADDED);
+    if (kasa_store_open(uri, &other, &d) != KASA_OK)
+        fail_msg("open beside a writer: %s", d.message);
+    assert_int_equal(kasa_store_schema_version(other),
+                     KASA_STORE_SCHEMA_VERSION);
+    assert_int_equal(kasa_store_collection_get(other, "open-beside", &c, &d),
+                     KASA_OK);
+    assert_string_equal(c->id, coll);
+    kasa_collection_free(c);
+    kasa_store_close(other);
+    assert_int_equal(kasa_store_commit(s, &d), KASA_OK);
+    obj_free(t);
+    done(s);
+}
+
 static void test_bad_uris(void **state)
 {
     kasa_store *s = NULL;
@@ -956,6 +985,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_migrates_from_version_1),
         cmocka_unit_test(test_refuses_newer_schema),
+        cmocka_unit_test(test_opens_beside_a_writer),
         cmocka_unit_test(test_bad_uris),
         cmocka_unit_test(test_collections),
         cmocka_unit_test(test_api_roots),
