@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,33 +32,61 @@
 
 #define MAX_ARGS 64
 
+/*
+ * Requests that write wait for the store's one writer (group commit in
+ * handler.c), and a thread of libmicrohttpd's pool that waited with them
+ * served none of its other connections meanwhile: with three threads and
+ * four connections POSTing, one thread held two, and never more than two
+ * POSTs reached the writer together, so each commit (a third of a POST's
+ * time under the writers' mutex) stored one POST.  Such requests go to
+ * these workers instead, their connections suspended until the answer is
+ * ready; the pool's threads go on reading and answering the others.
+ */
+#define WORKERS 4
+
 /* Bodies being read, all connections together, at most: each may be up
  * to max_body, and a thousand connections uploading at once would
  * otherwise hold a thousand of them. */
 #define BODY_BUDGET ((size_t)1 << 30)
+
+typedef struct conn conn;
 
 typedef struct server {
     kasa_taxii *t;
     const kasa_serve_options *opt;
     size_t max_body;
     size_t in_flight; /* bytes of bodies held, updated atomically */
+    /* requests that write (POST, DELETE), handled by the workers */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    conn *head, **tail;
+    bool closing;
+    pthread_t workers[WORKERS];
+    unsigned nworkers;
 } server;
-
-/* One request being read. */
-typedef struct conn {
-    server *sv;
-    char *body;
-    size_t len, cap;
-    bool too_large;
-    bool over_budget; /* the server holds too many bodies: 503 */
-    double start;
-} conn;
 
 typedef struct args {
     kasa_http_pair v[MAX_ARGS];
     size_t n;
     bool overflow;
 } args;
+
+/* One request being read, then answered. */
+struct conn {
+    server *sv;
+    struct MHD_Connection *c;
+    char *body;
+    size_t len, cap;
+    bool too_large;
+    bool over_budget; /* the server holds too many bodies: 503 */
+    bool answered;    /* a worker handled it: rs is the answer */
+    double start;
+    kasa_http_request rq;
+    kasa_http_response rs;
+    args a;
+    char remote[64], fingerprint[65];
+    conn *next; /* in the workers' queue */
+};
 
 static double now_seconds(void)
 {
@@ -175,6 +204,23 @@ static enum MHD_Result send_answer(struct MHD_Connection *c,
     return ok;
 }
 
+/* An error answered here, not by the handler. */
+static void set_error(kasa_http_response *rs, int status, const char *title,
+                      const char *description)
+{
+    char text[256];
+    int n = snprintf(text, sizeof(text),
+                     "{\"title\":\"%s\",\"description\":\"%s\","
+                     "\"http_status\":\"%d\"}",
+                     title, description, status);
+
+    memset(rs, 0, sizeof(*rs));
+    rs->status = status;
+    rs->content_type = "application/taxii+json;version=2.1";
+    rs->body = n > 0 ? strndup(text, (size_t)n) : NULL;
+    rs->body_len = rs->body ? strlen(rs->body) : 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
                                   const char *version,
@@ -183,11 +229,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
 {
     server *sv = cls;
     conn *cn = *con_cls;
-    kasa_http_request rq;
-    kasa_http_response rs;
-    char remote[64], fingerprint[65];
     enum MHD_Result ok;
-    args a = {0};
 
     (void)version;
     if (cn == NULL) {
@@ -247,48 +289,99 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
         *upload_data_size = 0;
         return MHD_YES;
     }
-    memset(&rq, 0, sizeof(rq));
-    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &a);
-    remote_of(c, remote, sizeof(remote));
-    rq.method = method;
-    rq.path = url;
-    rq.args = a.v;
-    rq.n_args = a.n;
-    rq.accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
-    rq.content_type =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
-    rq.authorization =
-        MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    rq.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
-    rq.body = cn->body;
-    rq.body_len = cn->len;
-    rq.body_too_large = cn->too_large;
-    rq.remote = remote;
-    if (sv->opt->tls_client_ca != NULL && client_cert(c, fingerprint))
-        rq.client_cert_sha256 = fingerprint;
-    if (cn->over_budget) {
-        memset(&rs, 0, sizeof(rs));
-        rs.status = 503;
-        rs.content_type = "application/taxii+json;version=2.1";
-        rs.body = strdup("{\"title\":\"Service Unavailable\",\"description\":"
-                         "\"too many large requests are being read; send "
-                         "it again shortly\",\"http_status\":\"503\"}");
-        rs.body_len = rs.body ? strlen(rs.body) : 0;
-    } else if (a.overflow) {
-        memset(&rs, 0, sizeof(rs));
-        rs.status = 400;
-        rs.content_type = "application/taxii+json;version=2.1";
-        rs.body = strdup("{\"title\":\"Bad Request\",\"description\":"
-                         "\"more than 64 query arguments\","
-                         "\"http_status\":\"400\"}");
-        rs.body_len = rs.body ? strlen(rs.body) : 0;
-    } else {
-        kasa_taxii_handle(sv->t, &rq, &rs);
+    if (!cn->answered) {
+        kasa_http_request *rq = &cn->rq;
+
+        memset(rq, 0, sizeof(*rq));
+        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg,
+                                  &cn->a);
+        remote_of(c, cn->remote, sizeof(cn->remote));
+        rq->method = method;
+        rq->path = url;
+        rq->args = cn->a.v;
+        rq->n_args = cn->a.n;
+        rq->accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Accept");
+        rq->content_type =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Type");
+        rq->authorization =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+        rq->host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Host");
+        rq->body = cn->body;
+        rq->body_len = cn->len;
+        rq->body_too_large = cn->too_large;
+        rq->remote = cn->remote;
+        if (sv->opt->tls_client_ca != NULL && client_cert(c, cn->fingerprint))
+            rq->client_cert_sha256 = cn->fingerprint;
+        if (cn->over_budget) {
+            set_error(&cn->rs, 503, "Service Unavailable",
+                      "too many large requests are being read; send it "
+                      "again shortly");
+        } else if (cn->a.overflow) {
+            set_error(&cn->rs, 400, "Bad Request",
+                      "more than 64 query arguments");
+        } else if (sv->nworkers > 0 && strcmp(method, "GET") != 0 &&
+                   strcmp(method, "HEAD") != 0) {
+            /* suspended first: a worker may resume it at once */
+            cn->c = c;
+            MHD_suspend_connection(c);
+            pthread_mutex_lock(&sv->lock);
+            cn->next = NULL;
+            *sv->tail = cn;
+            sv->tail = &cn->next;
+            pthread_cond_signal(&sv->cond);
+            pthread_mutex_unlock(&sv->lock);
+            return MHD_YES;
+        } else {
+            kasa_taxii_handle(sv->t, rq, &cn->rs);
+        }
     }
-    log_request(&rq, &rs, (now_seconds() - cn->start) * 1000.0);
-    ok = send_answer(c, &rs);
-    kasa_http_response_fini(&rs);
+    log_request(&cn->rq, &cn->rs, (now_seconds() - cn->start) * 1000.0);
+    ok = send_answer(c, &cn->rs);
+    kasa_http_response_fini(&cn->rs);
     return ok;
+}
+
+/* A worker: handles queued requests, then resumes their connections,
+ * which libmicrohttpd hands to on_request again to send the answer. */
+static void *worker_main(void *arg)
+{
+    server *sv = arg;
+    conn *cn;
+
+    pthread_mutex_lock(&sv->lock);
+    for (;;) {
+        while (sv->head == NULL && !sv->closing)
+            pthread_cond_wait(&sv->cond, &sv->lock);
+        if (sv->head == NULL)
+            break;
+        cn = sv->head;
+        sv->head = cn->next;
+        if (sv->head == NULL)
+            sv->tail = &sv->head;
+        pthread_mutex_unlock(&sv->lock);
+        kasa_taxii_handle(sv->t, &cn->rq, &cn->rs);
+        cn->answered = true;
+        /* the last use of cn here: once resumed, it may be answered and
+         * freed at any moment */
+        MHD_resume_connection(cn->c);
+        pthread_mutex_lock(&sv->lock);
+    }
+    pthread_mutex_unlock(&sv->lock);
+    return NULL;
+}
+
+/* Let the workers finish what is queued, and end. */
+static void stop_workers(server *sv)
+{
+    unsigned i;
+
+    pthread_mutex_lock(&sv->lock);
+    sv->closing = true;
+    pthread_cond_broadcast(&sv->cond);
+    pthread_mutex_unlock(&sv->lock);
+    for (i = 0; i < sv->nworkers; i++)
+        pthread_join(sv->workers[i], NULL);
+    sv->nworkers = 0;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -301,6 +394,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)toe;
     if (cn != NULL) {
         __atomic_sub_fetch(&cn->sv->in_flight, cn->cap, __ATOMIC_RELAXED);
+        kasa_http_response_fini(&cn->rs); /* answered, never sent */
         free(cn->body);
         free(cn);
         *con_cls = NULL;
@@ -459,12 +553,19 @@ kasa_err kasa_taxii_serve(kasa_taxii *t, const kasa_serve_options *opt,
 
         threads = n > 0 && n < 64 ? (unsigned)n + 1 : 3;
     }
+    memset(&sv, 0, sizeof(sv));
     sv.t = t;
     sv.opt = opt;
-    sv.in_flight = 0;
     sv.max_body = opt->max_body_bytes ? opt->max_body_bytes : 100u << 20;
+    sv.tail = &sv.head;
+    pthread_mutex_init(&sv.lock, NULL);
+    pthread_cond_init(&sv.cond, NULL);
+    while (sv.nworkers < WORKERS && pthread_create(&sv.workers[sv.nworkers],
+                                                   NULL, worker_main, &sv) == 0)
+        sv.nworkers++; /* none: the pool's threads handle writes too */
     flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-            MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
+            MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | (v6 ? MHD_USE_IPv6 : 0) |
+            (tls ? MHD_USE_TLS : 0);
     errno = 0;
     d = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, &sv, MHD_OPTION_SOCK_ADDR,
@@ -481,6 +582,9 @@ kasa_err kasa_taxii_serve(kasa_taxii *t, const kasa_serve_options *opt,
         "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
         ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, ca, MHD_OPTION_END);
     if (d == NULL) {
+        stop_workers(&sv);
+        pthread_cond_destroy(&sv.cond);
+        pthread_mutex_destroy(&sv.lock);
         free(cert);
         free(key);
         free(ca);
@@ -528,7 +632,12 @@ kasa_err kasa_taxii_serve(kasa_taxii *t, const kasa_serve_options *opt,
             nanosleep(&ts, NULL);
         }
     }
+    /* libmicrohttpd must not be stopped with a connection suspended: the
+     * workers finish what they were given, and resume each */
+    stop_workers(&sv);
     MHD_stop_daemon(d);
+    pthread_cond_destroy(&sv.cond);
+    pthread_mutex_destroy(&sv.lock);
     kasa__taxii_sync(t);
     free(cert);
     free(key);
