@@ -1483,25 +1483,44 @@ static kasa_err scan_rx(event *v, const rx_db *d, const kasa__fact *f)
 }
 #endif
 
+/* Which tables can say something about a fact at f->where: what on_fact
+ * decides for each fact, and a plan once for all facts of its shape. */
+static void fact_lookups(const kasa_engine *e, const kasa__fact *f,
+                         plan_fact *pf)
+{
+    if (!f->value) {
+        pf->type = table_get(&e->types, f->where) != 0;
+        return;
+    }
+    pf->eq = table_get(&e->eqpaths, f->where) != 0;
+#ifdef KASA_HAVE_HYPERSCAN
+    if (e->ndbs)
+        pf->rx = table_get(&e->rxpaths, f->where);
+#endif
+    if (e->nnetp)
+        pf->np = table_get(&e->netpaths, f->where);
+}
+
 static kasa_err on_fact(void *ctx, const kasa__fact *f)
 {
     event *v = ctx;
     kasa_engine *e = v->e;
-    uint32_t np;
-    kasa_err err;
+    kasa_err err = KASA_OK;
+    plan_fact pf;
 
-    if (!f->value)
+    memset(&pf, 0, sizeof(pf));
+    fact_lookups(e, f, &pf);
+    if (pf.type)
         return found(v, table_get(&e->types, f->where), NULL, NULL);
-    err = table_get(&e->eqpaths, f->where) ? defer(v, f, NULL) : KASA_OK;
+    if (pf.eq)
+        err = defer(v, f, NULL);
 #ifdef KASA_HAVE_HYPERSCAN
-    if (err == KASA_OK && e->ndbs &&
-        (np = table_get(&e->rxpaths, f->where)) != 0)
-        err = scan_rx(v, &e->dbs[np - 1], f);
+    if (err == KASA_OK && pf.rx)
+        err = scan_rx(v, &e->dbs[pf.rx - 1], f);
 #endif
-    if (err != KASA_OK || !e->nnetp)
-        return err;
-    np = table_get(&e->netpaths, f->where);
-    return np ? probe_nets(v, &e->netp[np - 1], f, NULL) : KASA_OK;
+    if (err == KASA_OK && pf.np)
+        err = probe_nets(v, &e->netp[pf.np - 1], f, NULL);
+    return err;
 }
 
 /* -- plans ------------------------------------------------------------------
@@ -1530,17 +1549,7 @@ static kasa_err plan_fact_add(void *ctx, const kasa__fact *f, int prop, int obj)
     memset(pf, 0, sizeof(*pf));
     pf->where = f->where;
     pf->prop = prop;
-    if (!f->value) {
-        pf->type = table_get(&e->types, f->where) != 0;
-    } else {
-        pf->eq = table_get(&e->eqpaths, f->where) != 0;
-#ifdef KASA_HAVE_HYPERSCAN
-        if (e->ndbs)
-            pf->rx = table_get(&e->rxpaths, f->where);
-#endif
-        if (e->nnetp)
-            pf->np = table_get(&e->netpaths, f->where);
-    }
+    fact_lookups(e, f, pf);
     if (!pf->type && !pf->eq && !pf->rx && !pf->np)
         return KASA_OK; /* nothing to look up: left out */
     if (prop < 0 && f->value) {
