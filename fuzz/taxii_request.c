@@ -2,7 +2,8 @@
  * taxii_request.c - fuzz target for the TAXII server's request handling
  * (kasa_taxii_handle): method, path, query arguments, headers and body,
  * against a store that holds an API root, a collection, an account and a
- * few objects (made on the first call, in a temporary directory).
+ * few objects (made on the first call, in a temporary directory that is
+ * removed when the process exits).
  *
  * Input, as text:
  *   METHOD PATH\n
@@ -41,10 +42,28 @@ const char kasa_fuzz_name[] = "taxii_request";
 #define AUTH "Basic ZnV6ejpmdXp6"
 
 static kasa_taxii *server;
+static char dir[4096];
+
+/* At exit: the server closed, its store's files and directory removed
+ * (each run of the harness, replays under ctest included, made one). */
+static void teardown(void)
+{
+    static const char *const files[] = {"fuzz.db", "fuzz.db-wal", "fuzz.db-shm",
+                                        "fuzz.db-journal"};
+    char path[sizeof(dir) + 32];
+    size_t i;
+
+    kasa_taxii_free(server);
+    server = NULL;
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
 
 static void setup(void)
 {
-    static char dir[] = "/tmp/kasa-fuzz-taxii.XXXXXX";
     static const char *const objects[] = {
         "{\"type\":\"indicator\",\"spec_version\":\"2.1\",\"id\":\"indicator--"
         "6770298f-0fd8-471a-ab8c-1c658a46574e\",\"created\":\"2016-11-03T12:"
@@ -67,14 +86,17 @@ static void setup(void)
     kasa_store_object so[3];
     kasa_add_result res[3];
     json_t *parsed[3];
-    char *texts[3], uri[128];
+    char *texts[3], uri[sizeof(dir) + 16];
     kasa_store *s;
     kasa_stix_diag sd;
     kasa_diag d;
     size_t i;
 
+    snprintf(dir, sizeof(dir), "%s/kasa-fuzz-taxii.XXXXXX",
+             getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (mkdtemp(dir) == NULL)
         abort();
+    atexit(teardown);
     snprintf(uri, sizeof(uri), "sqlite:%s/fuzz.db", dir);
     if (kasa_store_open(uri, &s, &d) != KASA_OK)
         fail("cannot open the store", &d);
