@@ -1341,31 +1341,36 @@ static kasa_err probe_nets(event *v, const netpath *np, const kasa__fact *f,
                            const char *shown)
 {
     kasa_engine *e = v->e;
+    const uint64_t *words;
     uint8_t ip[16];
-    unsigned p, max;
+    unsigned max, w, nwords;
+    uint64_t set;
     bool v6;
     kasa_err err;
 
     if (!kasa__ip_read(f->value, f->valuelen, &v6, &max, ip))
         return KASA_OK;
-    for (p = 0; p <= max; p++) {
-        uint8_t masked[16];
-        unsigned bits = p, k;
-        bool present =
-            v6 ? (np->v6[p / 64] >> (p % 64)) & 1 : (np->v4 >> p) & 1;
-        if (!present)
-            continue;
-        memset(masked, 0, sizeof(masked));
-        for (k = 0; k < (v6 ? 16u : 4u) && bits; k++) {
-            masked[k] =
-                bits >= 8 ? ip[k] : (uint8_t)(ip[k] & (0xFF00u >> bits));
-            bits = bits >= 8 ? bits - 8 : 0;
+    /* the prefix lengths present, shortest first, a set bit at a time: a
+     * path's networks mostly have one or two of the 33 (or 129) */
+    words = v6 ? np->v6 : &np->v4;
+    nwords = v6 ? 3 : 1;
+    for (w = 0; w < nwords; w++)
+        for (set = words[w]; set; set &= set - 1) {
+            uint8_t masked[16];
+            unsigned p = w * 64 + (unsigned)__builtin_ctzll(set), bits = p, k;
+            if (p > max)
+                return KASA_OK;
+            memset(masked, 0, sizeof(masked));
+            for (k = 0; k < (v6 ? 16u : 4u) && bits; k++) {
+                masked[k] =
+                    bits >= 8 ? ip[k] : (uint8_t)(ip[k] & (0xFF00u >> bits));
+                bits = bits >= 8 ? bits - 8 : 0;
+            }
+            err = found(v, table_get(&e->net, net_key(f->where, v6, p, masked)),
+                        f, shown);
+            if (err != KASA_OK)
+                return err;
         }
-        err = found(v, table_get(&e->net, net_key(f->where, v6, p, masked)), f,
-                    shown);
-        if (err != KASA_OK)
-            return err;
-    }
     return KASA_OK;
 }
 
