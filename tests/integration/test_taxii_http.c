@@ -1906,7 +1906,7 @@ static void test_bad_filters(void **state)
     };
     static const char *const versions_bad[] = {
         "?match[version]=all",      "?match[type]=indicator",
-        "?match[id]=" F_IND_ID,     "?limit=0",
+        ("?match[id]=" F_IND_ID),   "?limit=0",
         "?added_after=x",           "?next=zzz",
         "?match[spec_version]=3.0",
     };

@@ -91,13 +91,10 @@ static void facts_free(facts *fs)
 
 static const char *types[] = {"ipv4-addr", "domain-name",   "network-traffic",
                               "file",      "email-message", "email-addr"};
-static const char *str_keys[] = {"value",
-                                 "name",
-                                 "hashes.MD5",
-                                 "hashes.SHA-256",
-                                 "subject",
-                                 "extensions.http-request-ext.request_header."
-                                 "User-Agent"};
+static const char user_agent[] =
+    "extensions.http-request-ext.request_header.User-Agent";
+static const char *str_keys[] = {"value",          "name",    "hashes.MD5",
+                                 "hashes.SHA-256", "subject", user_agent};
 static const char *list_keys[] = {"protocols", "x_tags"};
 static const char *ref_keys[] = {"src_ref", "dst_ref", "from_ref"};
 static const char *refs_keys[] = {"resolves_to_refs", "to_refs"};

@@ -28,6 +28,7 @@ typedef struct tobj {
     kasa_store_object o;
 } tobj;
 
+static tobj *obj(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static tobj *obj(const char *fmt, ...)
 {
     tobj *t = calloc(1, sizeof(*t));
