@@ -5,7 +5,9 @@
 #   make run        build, import the examples into the default store
 #                   (./kasa.db), then serve it over TAXII 2.1 on
 #                   http://127.0.0.1:8080/taxii2/ (Ctrl-C stops it)
-#   make test       -Werror build + whole suite, then again under ASan+UBSan
+#   make test       -Werror build + whole suite (gcc), then again built by
+#                   clang under ASan+UBSan (clang's UBSan checks more: a
+#                   null pointer plus zero, which gcc's lets through)
 #   make fuzz       libFuzzer harnesses (clang) in build-fuzz/, FUZZ_SECONDS each
 #   make bench      build, then run the benchmarks in bench/
 
@@ -35,7 +37,8 @@ test-plain:
 	ctest --test-dir build --output-on-failure -j $(JOBS)
 
 test-asan:
-	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKASA_WERROR=ON -DKASA_SANITIZE=ON >/dev/null
+	@grep -qs '^CMAKE_C_COMPILER:.*clang' build-asan/CMakeCache.txt || rm -rf build-asan
+	CC=clang cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DKASA_WERROR=ON -DKASA_SANITIZE=ON >/dev/null
 	cmake --build build-asan -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    ctest --test-dir build-asan --output-on-failure -j $(JOBS)

@@ -1428,7 +1428,8 @@ static kasa_err run_probes(event *v)
             !(post = table_get(&v->e->eq, pr->key)))
             continue;
         f.where = 0;
-        f.path = v->paths + pr->pathoff;
+        /* no path was kept when every probe's was readable already */
+        f.path = v->paths ? v->paths + pr->pathoff : NULL;
         f.pathlen = pr->pathlen;
         f.value = pr->value;
         f.valuelen = pr->valuelen;
