@@ -366,7 +366,7 @@ static void windowed_free(windowed *w)
         return;
     window_clear(w);
     free(w->win);
-    for (i = 0; i < w->nleaves; i++)
+    for (i = 0; w->leaves && i < w->nleaves; i++)
         kasa_pattern_free(w->leaves[i]);
     free(w->leaves);
     kasa_pattern_free(w->p);

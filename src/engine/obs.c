@@ -426,9 +426,10 @@ json_t *kasa__obs_to_json(const kasa__obs *o)
         json_t *obj = json_object();
         char key[24];
         snprintf(key, sizeof(key), "%zu", i);
-        bad = !obj ||
-              json_object_set_new(obj, "type", json_string(o->objs[i])) != 0 ||
-              json_object_set_new(objects, key, obj) != 0;
+        /* obj into objects first, which takes it even when that fails:
+         * then a type that cannot be set leaves nothing behind */
+        bad = !obj || json_object_set_new(objects, key, obj) != 0 ||
+              json_object_set_new(obj, "type", json_string(o->objs[i])) != 0;
     }
     for (i = 0; i < o->nprops && !bad; i++) {
         char key[8];
