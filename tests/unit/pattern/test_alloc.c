@@ -18,48 +18,7 @@
 
 #include "kasa/pattern.h"
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t n);
-
-static long fail_at = -1; /* the allocation to refuse, counting from 0 */
-static long seen;
-
-static int refuse(void)
-{
-    return seen++ == fail_at;
-}
-
-void *__wrap_malloc(size_t n)
-{
-    return refuse() ? NULL : __real_malloc(n);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-    return refuse() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t n)
-{
-    return refuse() ? NULL : __real_realloc(p, n);
-}
-
-/* jansson reports some of its allocation failures as syntax errors (a
- * string it cannot store is "expected"); note when the refusal was its */
-static int refused_in_jansson;
-
-static void *json_malloc(size_t n)
-{
-    void *p = __wrap_malloc(n);
-
-    if (!p)
-        refused_in_jansson = 1;
-    return p;
-}
+#include "../alloc_fail.h"
 
 static const char *const pattern =
     "([file:name MATCHES '^inv.*\\\\.exe$' AND file:size > 10 OR "
