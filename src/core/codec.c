@@ -146,6 +146,25 @@ bool kasa__is_ascii(const char *s, size_t n)
     return true;
 }
 
+bool kasa__url_host(const char *u, size_t n, size_t *scheme_end, size_t *host,
+                    size_t *host_end)
+{
+    size_t i, h, e;
+
+    for (i = 0; i + 3 <= n && memcmp(u + i, "://", 3) != 0; i++)
+        ;
+    if (i + 3 > n)
+        return false;
+    for (e = i + 3; e < n && u[e] != '/' && u[e] != '?' && u[e] != '#'; e++)
+        ;
+    for (h = e; h > i + 3 && u[h - 1] != '@'; h--) /* past user:password@ */
+        ;
+    *scheme_end = i;
+    *host = h;
+    *host_end = e;
+    return true;
+}
+
 int kasa__nfc(const char *s, size_t n, const char **out, size_t *outlen,
               char **owned)
 {

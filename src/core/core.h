@@ -143,6 +143,12 @@ bool kasa__latin1(const char *s, size_t n, unsigned char *out, size_t *outlen);
 
 bool kasa__is_ascii(const char *s, size_t n);
 
+/* Where an absolute URL's scheme ends and its host (with its port) lies:
+ * "HTTP://user:PW@Host:8080/Path" gives 4, and [15, 24).  RFC 3986
+ * compares those without regard to case.  False when u has no "://". */
+bool kasa__url_host(const char *u, size_t n, size_t *scheme_end, size_t *host,
+                    size_t *host_end);
+
 /* The NFC form of UTF-8 text.  Returns 0 with *out set (and *owned set to a
  * buffer the caller must free() when one was needed), 1 if s is not valid
  * UTF-8, -1 when memory runs out. */

@@ -211,15 +211,67 @@ int kasa__line_host(kasa__line *l, kasa__obs *o, const kasa__jval *v)
                                   : kasa__line_domain(l, o, v);
 }
 
-/* Does the text name a scheme ("...://")? */
-static bool absolute(const char *u, size_t n)
+static bool has_upper(const char *s, size_t n)
 {
     size_t i;
 
-    for (i = 0; i + 3 <= n; i++)
-        if (memcmp(u + i, "://", 3) == 0)
+    for (i = 0; i < n; i++)
+        if (s[i] >= 'A' && s[i] <= 'Z')
             return true;
     return false;
+}
+
+/* s[0..n) in scratch with its ASCII letters in lower case, or s itself
+ * when it has none in upper case. */
+static const char *lower(kasa__line *l, const char *s, size_t n)
+{
+    char *out;
+    size_t i;
+
+    if (!has_upper(s, n))
+        return s;
+    if (!(out = kasa__line_alloc(l, n)))
+        return NULL;
+    for (i = 0; i < n; i++)
+        out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
+    return out;
+}
+
+/* A host name as DNS compares it (RFC 4343): in lower case, without the
+ * final dot of a fully qualified name ("Evil.Example." is evil.example).
+ * Resolvers randomise the case of the names they ask for (DNS 0x20) and
+ * malware writes Host headers as it likes; the allowlist compares names
+ * so too (allow.c). */
+static const char *host_name(kasa__line *l, const kasa__jval *v, size_t *n)
+{
+    const char *s = kasa__line_str(l, v, n);
+
+    if (!s || !(s = lower(l, s, *n)))
+        return NULL;
+    while (*n && s[*n - 1] == '.')
+        --*n;
+    return s;
+}
+
+/* An absolute URL with its scheme and host in lower case, as RFC 3986
+ * (6.2.2.1) compares them; the path and query keep their case.  NULL when
+ * u names no scheme ("...://"). */
+static const char *url_text(kasa__line *l, const char *u, size_t n)
+{
+    size_t se, h, he, i;
+    char *out;
+
+    if (!kasa__url_host(u, n, &se, &h, &he))
+        return NULL;
+    if (!has_upper(u, se) && !has_upper(u + h, he - h))
+        return u;
+    if (!(out = kasa__line_alloc(l, n)))
+        return NULL;
+    for (i = 0; i < n; i++)
+        out[i] = (i < se || (i >= h && i < he)) && u[i] >= 'A' && u[i] <= 'Z'
+                     ? (char)(u[i] + 32)
+                     : u[i];
+    return out;
 }
 
 void kasa__line_url(kasa__line *l, kasa__obs *o, const kasa__jval *host,
@@ -234,12 +286,12 @@ void kasa__line_url(kasa__line *l, kasa__obs *o, const kasa__jval *host,
     if (u[0] != '/') {
         /* a proxy's request names the whole URL; CONNECT's "host:port"
          * is none */
-        if (absolute(u, un))
+        if ((u = url_text(l, u, un)))
             kasa__obs_str(o, kasa__obs_object(o, "url"), "value", u, un, false);
         return;
     }
     if (host && host->kind == KASA__J_STR)
-        h = kasa__line_str(l, host, &hn);
+        h = host_name(l, host, &hn);
     if (port && port->kind == KASA__J_INT)
         pt = kasa__line_str(l, port, &ptn);
     if (h && hn) {
@@ -283,17 +335,40 @@ static const char *addr_spec(const char *s, size_t n, size_t *an)
     return s;
 }
 
+/* The address of "Name <user@Host>" as it is compared: the domain in
+ * lower case (RFC 5321 leaves the local part's case to its host). */
+static const char *address(kasa__line *l, const char *s, size_t n,
+                           const char **a, size_t *an)
+{
+    size_t at, i;
+    char *out;
+
+    if (!(*a = addr_spec(s, n, an)))
+        return NULL;
+    for (at = *an; at > 0 && (*a)[at - 1] != '@'; at--)
+        ;
+    if (!has_upper(*a + at, *an - at))
+        return *a;
+    if (!(out = kasa__line_alloc(l, *an)))
+        return NULL;
+    for (i = 0; i < *an; i++)
+        out[i] = i >= at && (*a)[i] >= 'A' && (*a)[i] <= 'Z'
+                     ? (char)((*a)[i] + 32)
+                     : (*a)[i];
+    return out;
+}
+
 int kasa__line_email(kasa__line *l, kasa__obs *o, const kasa__jval *v)
 {
-    const char *s, *a, *lt;
+    const char *s, *a, *value, *lt;
     size_t n, an, dn;
     int obj;
 
     if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
-        !(a = addr_spec(s, n, &an)))
+        !(value = address(l, s, n, &a, &an)))
         return -1;
     obj = kasa__obs_object(o, "email-addr");
-    kasa__obs_str(o, obj, "value", a, an, false);
+    kasa__obs_str(o, obj, "value", value, an, false);
     /* "Name <user@host>": the name is the address's display_name */
     lt = memchr(s, '<', n);
     if (lt && a > lt) {
@@ -312,17 +387,17 @@ int kasa__line_email(kasa__line *l, kasa__obs *o, const kasa__jval *v)
 
 void kasa__line_envelope(kasa__line *l, kasa__obs *o, const kasa__jval *v)
 {
-    const char *s, *a;
+    const char *s, *a, *value;
     size_t n, an, i;
 
     if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
-        !(a = addr_spec(s, n, &an)))
+        !(value = address(l, s, n, &a, &an)))
         return;
     for (i = 0; i < o->nprops; i++) {
         const kasa__prop *p = &o->props[i];
         if (p->kind == KASA__PROP_STR && p->len == an &&
             strcmp(o->objs[p->obj], "email-addr") == 0 &&
-            strcmp(p->key, "value") == 0 && memcmp(p->val, a, an) == 0)
+            strcmp(p->key, "value") == 0 && memcmp(p->val, value, an) == 0)
             return;
     }
     kasa__line_email(l, o, v);
@@ -330,26 +405,22 @@ void kasa__line_envelope(kasa__line *l, kasa__obs *o, const kasa__jval *v)
 
 int kasa__line_domain(kasa__line *l, kasa__obs *o, const kasa__jval *v)
 {
+    const char *s;
+    size_t n;
     int obj;
 
-    if (!v || v->kind != KASA__J_STR || v->len == 0)
+    if (!v || v->kind != KASA__J_STR || !(s = host_name(l, v, &n)) || !n)
         return -1;
     obj = kasa__obs_object(o, "domain-name");
-    kasa__line_prop(l, o, obj, "value", v, false);
+    kasa__obs_str(o, obj, "value", s, n, false);
     return obj;
 }
 
 const char *kasa__line_lower(kasa__line *l, const kasa__jval *v, size_t *n)
 {
     const char *s = kasa__line_str(l, v, n);
-    char *out;
-    size_t i;
 
-    if (!s || !(out = kasa__line_alloc(l, *n)))
-        return NULL;
-    for (i = 0; i < *n; i++)
-        out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
-    return out;
+    return s ? lower(l, s, *n) : NULL;
 }
 
 void kasa__line_count(kasa__line *l, kasa__obs *o, int obj, const char *key,

@@ -761,6 +761,91 @@ static const sample eve_samples[] = {
      {"spam-from", NULL},
      {"email-message:to_refs[*].value=nobody@corp.example.jp", "#email-addr=2",
       NULL}},
+    {"eve dns query, its name in mixed case and fully qualified (DNS 0x20)",
+     "{\"timestamp\":\"2024-03-05T14:22:09.000001+0900\",\"event_type\":"
+     "\"dns\",\"src_ip\":\"10.20.0.53\",\"src_port\":40112,\"dest_ip\":"
+     "\"192.0.2.53\",\"dest_port\":53,\"proto\":\"UDP\",\"dns\":{\"type\":"
+     "\"query\",\"id\":1201,\"rrname\":\"uPdAtE.BadCdn-Example.NET.\","
+     "\"rrtype\":\"A\",\"tx_id\":0}}",
+     NULL,
+     "eve:dns",
+     1709616129000001,
+     {"dom-update domain-name:value=update.badcdn-example.net", NULL},
+     {"domain-name:value=update.badcdn-example.net", "#domain-name=1", NULL}},
+    {"eve http, Host in capitals: the URL's host in lower case, its path not",
+     "{\"timestamp\":\"2024-03-05T14:25:41.600000+0900\",\"event_type\":"
+     "\"http\",\"src_ip\":\"10.20.30.41\",\"src_port\":49823,\"dest_ip\":"
+     "\"203.0.113.51\",\"dest_port\":8080,\"proto\":\"TCP\",\"http\":{"
+     "\"hostname\":\"GATE.BadCdn-Example.net\",\"http_port\":8080,"
+     "\"http_method\":\"GET\",\"url\":"
+     "\"/panel/gate.php?id=4f2a\"}}",
+     NULL,
+     "eve:http",
+     1709616341600000,
+     {"url-gate url:value=http://gate.badcdn-example.net:8080/panel/"
+      "gate.php?id=4f2a",
+      NULL},
+     {"domain-name:value=gate.badcdn-example.net",
+      "network-traffic:extensions.http-request-ext.request_header.Host="
+      "GATE.BadCdn-Example.net",
+      NULL}},
+    {"eve http, a path in capitals is another URL",
+     "{\"timestamp\":\"2024-03-05T14:25:41.700000+0900\",\"event_type\":"
+     "\"http\",\"src_ip\":\"10.20.30.41\",\"src_port\":49824,\"dest_ip\":"
+     "\"203.0.113.51\",\"dest_port\":8080,\"proto\":\"TCP\",\"http\":{"
+     "\"hostname\":\"gate.badcdn-example.net\",\"http_port\":8080,"
+     "\"http_method\":\"GET\",\"url\":\"/PANEL/gate.php?id=4f2a\"}}",
+     NULL,
+     "eve:http",
+     1709616341700000,
+     {NULL},
+     {"url:value=http://gate.badcdn-example.net:8080/PANEL/gate.php?id=4f2a",
+      NULL}},
+    {"eve http through a proxy, scheme and host in capitals",
+     "{\"timestamp\":\"2024-03-05T14:25:43.100000+0900\",\"event_type\":"
+     "\"http\",\"src_ip\":\"10.20.30.41\",\"src_port\":49831,\"dest_ip\":"
+     "\"10.20.0.8\",\"dest_port\":3128,\"proto\":\"TCP\",\"http\":{"
+     "\"hostname\":\"Gate.BadCdn-Example.net\",\"http_method\":\"GET\","
+     "\"url\":"
+     "\"HTTP://Gate.BadCdn-Example.net/panel/\"}}",
+     NULL,
+     "eve:http",
+     1709616343100000,
+     {"url-proxied url:value=http://gate.badcdn-example.net/panel/", NULL},
+     {"#url=1", NULL}},
+    {"eve http through a proxy, credentials keep their case",
+     "{\"timestamp\":\"2024-03-05T14:25:43.200000+0900\",\"event_type\":"
+     "\"http\",\"src_ip\":\"10.20.30.41\",\"src_port\":49832,\"dest_ip\":"
+     "\"10.20.0.8\",\"dest_port\":3128,\"proto\":\"TCP\",\"http\":{"
+     "\"http_method\":\"GET\",\"url\":\"Http://Admin:PW@Gate.example.NET:8080/"
+     "X?Q=1\"}}",
+     NULL,
+     "eve:http",
+     1709616343200000,
+     {NULL},
+     {"url:value=http://Admin:PW@gate.example.net:8080/X?Q=1", NULL}},
+    {"eve tls, SNI in capitals",
+     "{\"timestamp\":\"2024-03-05T14:26:02.900000+0900\",\"event_type\":"
+     "\"tls\",\"src_ip\":\"10.20.30.41\",\"src_port\":51545,\"dest_ip\":"
+     "\"203.0.113.61\",\"dest_port\":443,\"proto\":\"TCP\",\"tls\":{\"sni\":"
+     "\"LOGIN.Secure-Update-Example.com\",\"version\":\"TLS 1.3\"}}",
+     NULL,
+     "eve:tls",
+     1709616362900000,
+     {"sni domain-name:value=login.secure-update-example.com", NULL},
+     {"#domain-name=1", NULL}},
+    {"eve smtp, the envelope's domains in capitals, local parts kept",
+     "{\"timestamp\":\"2024-03-04T21:10:04-05:00\",\"event_type\":\"smtp\","
+     "\"src_ip\":\"203.0.113.200\",\"src_port\":50331,\"dest_ip\":"
+     "\"10.20.0.25\",\"dest_port\":25,\"proto\":\"TCP\",\"smtp\":{"
+     "\"mail_from\":\"<spam@Bulk-Example.TOP>\",\"rcpt_to\":["
+     "\"<Nobody@CORP.example.jp>\"]}}",
+     NULL,
+     "eve:smtp",
+     1709604604000000,
+     {"spam-from email-message:from_ref.value=spam@bulk-example.top", NULL},
+     {"email-message:to_refs[*].value=Nobody@corp.example.jp", "#email-addr=2",
+      NULL}},
     {"eve flow",
      "{\"timestamp\":\"2024-03-05T14:40:12.000911+0900\",\"flow_id\":"
      "1893210048472016,\"in_iface\":\"eth0\",\"event_type\":\"flow\","
@@ -966,6 +1051,26 @@ static const sample zeek_samples[] = {
       "cert-sha256 x509-certificate:hashes.SHA-256=" LEAF_SHA256, "ca-sha256",
       NULL},
      {"#x509-certificate=2", NULL}},
+    {"zeek dns and ssl names in capitals",
+     "{\"ts\":1709616362.8,\"uid\":\"C2hz7q3mJkYnFAzb0l\",\"id.orig_h\":"
+     "\"10.20.30.41\",\"id.orig_p\":51546,\"id.resp_h\":\"203.0.113.60\","
+     "\"id.resp_p\":443,\"version\":\"TLSv13\",\"server_name\":"
+     "\"Login.SECURE-update-example.com.\",\"established\":true}",
+     "ssl",
+     "zeek:ssl",
+     1709616362800000,
+     {"sni domain-name:value=login.secure-update-example.com", NULL},
+     {"#domain-name=1", NULL}},
+    {"zeek dns, a query in mixed case",
+     "{\"ts\":1709616127.5,\"uid\":\"C3hz7q3mJkYnFAzb0l\",\"id.orig_h\":"
+     "\"10.20.30.41\",\"id.orig_p\":53212,\"id.resp_h\":\"10.20.0.53\","
+     "\"id.resp_p\":53,\"proto\":\"udp\",\"trans_id\":48234,\"query\":"
+     "\"UPDATE.badcdn-EXAMPLE.net\",\"qtype_name\":\"A\"}",
+     "dns",
+     "zeek:dns",
+     1709616127500000,
+     {"dom-update domain-name:value=update.badcdn-example.net", NULL},
+     {"#domain-name=1", NULL}},
     {"zeek x509, dotted field names",
      "{\"ts\":1709616362.77193,\"fingerprint\":\"" LEAF_SHA256 "\","
      "\"certificate.version\":3,\"certificate.serial\":"
