@@ -171,6 +171,19 @@ typedef void (*kasa_allowed_fn)(void *ctx, const kasa_indicator *ind,
 void kasa_engine_set_allowlist(kasa_engine *e, const kasa_allowlist *a,
                                kasa_allowed_fn fn, void *ctx);
 
+/* Called for each value an indicator holds a property equal to that
+ * kasa's sensors never write as the indicator does (docs/sensors.md): a
+ * domain name or IPv6 address with capital letters, a URL whose scheme or
+ * host has them, a mail address whose domain has them.  `why` says which.
+ * The indicator is kept, since observed-data may hold the value as
+ * written; no Suricata or Zeek record will match it there. */
+typedef void (*kasa_unseen_fn)(void *ctx, const kasa_indicator *ind,
+                               const char *value, const char *why);
+
+/* `fn` (NULL: none) hears of the indicators put after this call that
+ * compare with such values. */
+void kasa_engine_set_unseen(kasa_engine *e, kasa_unseen_fn fn, void *ctx);
+
 typedef struct kasa_engine_stats {
     uint64_t indicators; /* held */
     uint64_t windowed;   /* of them, patterns keeping a window */

@@ -48,6 +48,7 @@ typedef struct watch {
     kasa_cli_syslog *syslog;   /* NULL without --syslog */
     kasa_allowlist *allow;     /* NULL without --allowlist */
     unsigned long allowed_shown;
+    unsigned long unseen_shown;
     kasa_sensor_format format;
     FILE *out;
     char *since; /* the store's change point */
@@ -154,6 +155,24 @@ static void on_allowed(void *ctx, const kasa_indicator *ind, const char *value,
     else if (w->allowed_shown == 21)
         fprintf(stderr, "kasa: (further indicators naming allowlisted "
                         "values are only counted)\n");
+}
+
+/* An indicator compares with a value the sensor never writes so (a name in
+ * capitals): say so (the first 20). */
+static void on_unseen(void *ctx, const kasa_indicator *ind, const char *value,
+                      const char *why)
+{
+    watch *w = ctx;
+
+    if (w->unseen_shown++ < 20)
+        fprintf(stderr,
+                "kasa: warning: %s compares with '%s', %s; the sensor writes "
+                "names in lower case (docs/sensors.md), so no record will "
+                "match it there\n",
+                ind->id, value, why);
+    else if (w->unseen_shown == 21)
+        fprintf(stderr, "kasa: (further indicators with values in capitals "
+                        "are not shown)\n");
 }
 
 /* -- warnings -----------------------------------------------------------------
@@ -532,6 +551,8 @@ int kasa_cli_watch(int argc, char **argv)
         }
         kasa_engine_set_allowlist(w.engine, w.allow, on_allowed, &w);
     }
+    if (w.format != KASA_SENSOR_STIX)
+        kasa_engine_set_unseen(w.engine, on_unseen, &w);
     if (!no_sightings && open_sightings(&w, sightings, identity) != 0)
         goto out;
     if (reload(&w) != 0)

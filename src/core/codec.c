@@ -146,6 +146,16 @@ bool kasa__is_ascii(const char *s, size_t n)
     return true;
 }
 
+bool kasa__has_upper(const char *s, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (s[i] >= 'A' && s[i] <= 'Z')
+            return true;
+    return false;
+}
+
 bool kasa__url_host(const char *u, size_t n, size_t *scheme_end, size_t *host,
                     size_t *host_end)
 {

@@ -311,6 +311,8 @@ struct kasa_engine {
     const kasa_allowlist *allow;
     kasa_allowed_fn allow_fn;
     void *allow_ctx;
+    kasa_unseen_fn unseen_fn;
+    void *unseen_ctx;
     /* LIKE and MATCHES (see rx_build) */
     struct rx_entry *rx;
     size_t nrx, caprx;
@@ -1136,6 +1138,75 @@ static void report_allowed(kasa_engine *e, const kasa_indicator *in,
     (void)kasa__pattern_anchors(p, check_allowed, &al);
 }
 
+void kasa_engine_set_unseen(kasa_engine *e, kasa_unseen_fn fn, void *ctx)
+{
+    e->unseen_fn = fn;
+    e->unseen_ctx = ctx;
+}
+
+/* Does path p (kasa__path's text: steps apart by KASA__PATH_SEP) end with
+ * `steps` ("a\x1fb")?  A whole step, or the whole path when `whole`. */
+static bool path_ends(const char *p, size_t n, const char *steps, bool whole)
+{
+    size_t k = strlen(steps);
+
+    return whole ? n == k && memcmp(p, steps, k) == 0
+                 : n > k && p[n - k - 1] == KASA__PATH_SEP &&
+                       memcmp(p + n - k, steps, k) == 0;
+}
+
+/* Why the sensors never write value v at path p so, or NULL: they write
+ * names and addresses in lower case, and a URL's scheme and host, and a
+ * mail address's domain (sensor.c). */
+static const char *unseen_why(const char *p, size_t pn, const char *v, size_t n)
+{
+    size_t se, h, he, at;
+
+    if (path_ends(p, pn, "domain-name\x1fvalue", true) ||
+        path_ends(p, pn, "ipv6-addr\x1fvalue", true) ||
+        path_ends(p, pn, "resolves_to_refs\x1f[*]\x1fvalue", false) ||
+        path_ends(p, pn, "src_ref\x1fvalue", false) ||
+        path_ends(p, pn, "dst_ref\x1fvalue", false))
+        return kasa__has_upper(v, n) ? "a name or address in capitals" : NULL;
+    if (path_ends(p, pn, "url\x1fvalue", true))
+        return kasa__url_host(v, n, &se, &h, &he) &&
+                       (kasa__has_upper(v, se) ||
+                        kasa__has_upper(v + h, he - h))
+                   ? "a URL whose scheme or host is in capitals"
+                   : NULL;
+    if (path_ends(p, pn, "email-addr\x1fvalue", true) ||
+        path_ends(p, pn, "from_ref\x1fvalue", false) ||
+        path_ends(p, pn, "sender_ref\x1fvalue", false) ||
+        path_ends(p, pn, "to_refs\x1f[*]\x1fvalue", false) ||
+        path_ends(p, pn, "cc_refs\x1f[*]\x1fvalue", false) ||
+        path_ends(p, pn, "bcc_refs\x1f[*]\x1fvalue", false)) {
+        for (at = n; at > 0 && v[at - 1] != '@'; at--)
+            ;
+        return at && kasa__has_upper(v + at, n - at)
+                   ? "a mail address whose domain is in capitals"
+                   : NULL;
+    }
+    return NULL;
+}
+
+typedef struct unseen {
+    kasa_engine *e;
+    const kasa_indicator *in;
+} unseen;
+
+static kasa_err check_unseen(void *ctx, const kasa__anchor *a)
+{
+    unseen *u = ctx;
+    const char *why = unseen_why(a->path, a->pathlen, a->value, a->valuelen);
+    char *v;
+
+    if (why && (v = strndup(a->value, a->valuelen))) {
+        u->e->unseen_fn(u->e->unseen_ctx, u->in, v, why);
+        free(v);
+    }
+    return KASA_OK;
+}
+
 kasa_err kasa_engine_put(kasa_engine *e, const kasa_indicator *in,
                          kasa_diag *diag)
 {
@@ -1214,6 +1285,10 @@ kasa_err kasa_engine_put(kasa_engine *e, const kasa_indicator *in,
     err = index_one(e, (uint32_t)e->ninds, p);
     if (err == KASA_OK && e->allow && e->allow_fn)
         report_allowed(e, in, p);
+    if (err == KASA_OK && e->unseen_fn) {
+        unseen u = {e, in};
+        (void)kasa__pattern_equalities(p, check_unseen, &u);
+    }
     if (!w)
         kasa_pattern_free(p);
     e->ninds++;

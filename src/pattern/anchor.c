@@ -351,6 +351,51 @@ kasa_err kasa__pattern_anchors(const kasa_pattern *p, kasa__anchor_fn fn,
     return err;
 }
 
+static kasa_err each_equality(const cmp_node *n, size_t leaf,
+                              kasa__anchor_fn fn, void *ctx)
+{
+    const cmp_test *t = n->test;
+    kasa__anchor an;
+    kasa__path p;
+    kasa_err err = KASA_OK;
+    size_t i;
+
+    if (n->kind != CMP_TEST) {
+        for (i = 0; i < n->nkids && err == KASA_OK; i++)
+            err = each_equality(n->kids[i], leaf, fn, ctx);
+        return err;
+    }
+    if (t->negated || (t->op != OP_EQ && t->op != OP_IN) || !test_path(t, &p))
+        return KASA_OK;
+    memset(&an, 0, sizeof(an));
+    an.kind = KASA__ANCHOR_EQ;
+    an.leaf = leaf;
+    an.path = p.buf;
+    an.pathlen = p.len;
+    an.where = p.hash;
+    for (i = 0; i < (t->op == OP_IN ? t->nset : 1) && err == KASA_OK; i++) {
+        const value *v = t->op == OP_IN ? &t->set[i] : &t->lit;
+        if (v->kind != V_STR)
+            continue;
+        an.value = v->u.s.p;
+        an.valuelen = v->u.s.n;
+        an.key = kasa__key(an.where, an.value, an.valuelen);
+        err = fn(ctx, &an);
+    }
+    return err;
+}
+
+kasa_err kasa__pattern_equalities(const kasa_pattern *p, kasa__anchor_fn fn,
+                                  void *ctx)
+{
+    kasa_err err = KASA_OK;
+    size_t l;
+
+    for (l = 0; l < p->nleaves && err == KASA_OK; l++)
+        err = each_equality(p->leaves[l]->cmp, l, fn, ctx);
+    return err;
+}
+
 void kasa__pattern_leaf_text(const kasa_pattern *p, size_t leaf,
                              const char **text, size_t *len)
 {

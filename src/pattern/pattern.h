@@ -77,6 +77,14 @@ typedef kasa_err (*kasa__anchor_fn)(void *ctx, const kasa__anchor *a);
 kasa_err kasa__pattern_anchors(const kasa_pattern *p, kasa__anchor_fn fn,
                                void *ctx);
 
+/*
+ * Call `fn` with every string a comparison of `p` holds a property equal
+ * to (=, IN, not negated), as an EQ anchor: all branches of every AND and
+ * OR, where kasa__pattern_anchors gives only what an index needs.
+ */
+kasa_err kasa__pattern_equalities(const kasa_pattern *p, kasa__anchor_fn fn,
+                                  void *ctx);
+
 /* The text of observation expression `leaf` ("[...]"), which parses as a
  * pattern of its own. */
 void kasa__pattern_leaf_text(const kasa_pattern *p, size_t leaf,

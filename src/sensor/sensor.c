@@ -211,16 +211,6 @@ int kasa__line_host(kasa__line *l, kasa__obs *o, const kasa__jval *v)
                                   : kasa__line_domain(l, o, v);
 }
 
-static bool has_upper(const char *s, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        if (s[i] >= 'A' && s[i] <= 'Z')
-            return true;
-    return false;
-}
-
 /* s[0..n) in scratch with its ASCII letters in lower case, or s itself
  * when it has none in upper case. */
 static const char *lower(kasa__line *l, const char *s, size_t n)
@@ -228,7 +218,7 @@ static const char *lower(kasa__line *l, const char *s, size_t n)
     char *out;
     size_t i;
 
-    if (!has_upper(s, n))
+    if (!kasa__has_upper(s, n))
         return s;
     if (!(out = kasa__line_alloc(l, n)))
         return NULL;
@@ -263,7 +253,7 @@ static const char *url_text(kasa__line *l, const char *u, size_t n)
 
     if (!kasa__url_host(u, n, &se, &h, &he))
         return NULL;
-    if (!has_upper(u, se) && !has_upper(u + h, he - h))
+    if (!kasa__has_upper(u, se) && !kasa__has_upper(u + h, he - h))
         return u;
     if (!(out = kasa__line_alloc(l, n)))
         return NULL;
@@ -347,7 +337,7 @@ static const char *address(kasa__line *l, const char *s, size_t n,
         return NULL;
     for (at = *an; at > 0 && (*a)[at - 1] != '@'; at--)
         ;
-    if (!has_upper(*a + at, *an - at))
+    if (!kasa__has_upper(*a + at, *an - at))
         return *a;
     if (!(out = kasa__line_alloc(l, *an)))
         return NULL;

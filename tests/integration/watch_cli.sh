@@ -251,5 +251,23 @@ expect_err "exp.json: 4 lines"
 expect_count out "indicator--$EXP" 2
 expect_not_out '"observed":"2026-11-23T03:00:03.000000Z"'
 
+name="names in any case match; an indicator in capitals is reported at load"
+CASE=55555555-5555-4555-8555-555555555555
+{
+    indicator $CASE "[domain-name:value = 'Beacon.Nenkin-Info.example']"
+    indicator $DOM "[domain-name:value = 'c2.nenkin-info.example']"
+} >"$TMP/case.jsonl"
+run import --store "sqlite:$TMP/case.db" --progress none "$TMP/case.jsonl"
+expect_rc 0
+{
+    eve 1 dns '"dest_ip":"10.0.0.1","dest_port":53,"proto":"UDP","dns":{"type":"query","rrname":"C2.nEnKiN-iNfO.example.","rrtype":"A"}'
+    eve 2 dns '"dest_ip":"10.0.0.1","dest_port":53,"proto":"UDP","dns":{"type":"query","rrname":"Beacon.Nenkin-Info.example","rrtype":"A"}'
+} >"$TMP/case.json"
+run watch --store "sqlite:$TMP/case.db" --no-sightings --reload 0 "$TMP/case.json"
+expect_rc 0
+expect_count out '"indicator":' 1
+expect_out '"matched":[{"path":"domain-name:value","value":"c2.nenkin-info.example"}]'
+expect_err "indicator--$CASE compares with 'Beacon.Nenkin-Info.example', a name or address in capitals"
+
 echo "watch_cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -492,6 +492,65 @@ static void test_allowlist(void **state)
     free(bad);
 }
 
+/* -- values the sensors never write so ---------------------------------------
+ */
+
+static void on_unseen(void *ctx, const kasa_indicator *ind, const char *value,
+                      const char *why)
+{
+    reported *r = ctx;
+
+    if (r->n < 8)
+        snprintf(r->what[r->n], sizeof(r->what[0]), "%s %s (%s)", ind->id,
+                 value, why);
+    r->n++;
+}
+
+static void test_unseen(void **state)
+{
+    kasa_engine *e = kasa_engine_new(NULL);
+    reported r = {0};
+    seen s = {0};
+
+    (void)state;
+    /* before the listener is set: not reported */
+    put(e, "indicator--early", "[domain-name:value = 'Early.Example']");
+    kasa_engine_set_unseen(e, on_unseen, &r);
+    put(e, "indicator--ok",
+        "[domain-name:value = 'c2.example' OR url:value = "
+        "'http://c2.example/Panel/Gate.php' OR email-addr:value = "
+        "'Billing@invoice.example' OR domain-name:value LIKE 'C2%' OR "
+        "domain-name:value != 'C3.example']");
+    /* the second branch of an AND is one an index never needs */
+    put(e, "indicator--and",
+        "[domain-name:resolves_to_refs[*].value = '198.51.100.1' AND "
+        "domain-name:value = 'Mixed.Example']");
+    put(e, "indicator--url",
+        "[url:value IN ('http://ok.example/', 'HTTP://Bad.Example/x')]");
+    put(e, "indicator--mail",
+        "[email-message:from_ref.value = 'billing@Invoice.Example'] "
+        "FOLLOWEDBY [ipv6-addr:value = '2001:DB8::1']");
+    assert_int_equal(r.n, 4);
+    assert_string_equal(r.what[0], "indicator--and Mixed.Example (a name or "
+                                   "address in capitals)");
+    assert_string_equal(r.what[1], "indicator--url HTTP://Bad.Example/x (a URL "
+                                   "whose scheme or host is in capitals)");
+    assert_string_equal(r.what[2], "indicator--mail billing@Invoice.Example (a "
+                                   "mail address whose domain is in capitals)");
+    assert_string_equal(r.what[3], "indicator--mail 2001:DB8::1 (a name or "
+                                   "address in capitals)");
+    /* kept, and matched as the pattern says, where the value is so (and
+     * indicator--ok by its != branch) */
+    assert_int_equal(observe_at(e, 0,
+                                "\"0\":{\"type\":\"domain-name\",\"value\":"
+                                "\"Early.Example\"}",
+                                &s),
+                     2);
+    assert_true(strcmp(s.ids[0], "indicator--early") == 0 ||
+                strcmp(s.ids[1], "indicator--early") == 0);
+    kasa_engine_free(e);
+}
+
 /* -- the index against one-by-one evaluation --------------------------------
  */
 
@@ -895,6 +954,7 @@ int main(void)
         cmocka_unit_test(test_evictions_counted),
         cmocka_unit_test(test_too_many_facts_refused),
         cmocka_unit_test(test_allowlist),
+        cmocka_unit_test(test_unseen),
         cmocka_unit_test(test_index_agrees_with_one_by_one),
     };
 
