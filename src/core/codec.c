@@ -148,9 +148,21 @@ bool kasa__is_ascii(const char *s, size_t n)
 
 bool kasa__has_upper(const char *s, size_t n)
 {
-    size_t i;
+    const uint64_t ones = 0x0101010101010101u;
+    uint64_t x, low;
+    size_t i = 0;
 
-    for (i = 0; i < n; i++)
+    /* eight bytes at a time (the sensors ask of every name they read):
+     * a byte's top bit is set in low + (0x80 - 'A') when its low seven
+     * bits are 'A' or above, in low + (0x80 - 'Z' - 1) when above 'Z' */
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&x, s + i, 8);
+        low = x & (0x7F * ones);
+        if ((low + (0x80 - 'A') * ones) & ~(low + (0x80 - 'Z' - 1) * ones) &
+            ~x & (0x80 * ones))
+            return true;
+    }
+    for (; i < n; i++)
         if (s[i] >= 'A' && s[i] <= 'Z')
             return true;
     return false;
