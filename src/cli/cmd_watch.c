@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -337,13 +338,33 @@ static int one_line(watch *w, const char *line, size_t len)
     return 0;
 }
 
-/* Read `path` line by line; with `follow`, wait for more at the end. */
+/* What became of a followed file since it was opened, as tail -F asks:
+ * another file took its name (logrotate's rename, Suricata reopening on
+ * SIGHUP), or it was cut short (copytruncate). */
+typedef enum { SAME, ROTATED, TRUNCATED } fate;
+
+static fate file_fate(FILE *f, const char *path)
+{
+    struct stat open, named;
+    off_t at = ftello(f);
+
+    if (fstat(fileno(f), &open) != 0 || !S_ISREG(open.st_mode))
+        return SAME;
+    /* no file of that name for now: the old one is still read */
+    if (stat(path, &named) == 0 &&
+        (named.st_ino != open.st_ino || named.st_dev != open.st_dev))
+        return ROTATED;
+    return at >= 0 && open.st_size < at ? TRUNCATED : SAME;
+}
+
+/* Read `path` line by line; with `follow`, wait for more at the end, and
+ * go on with the file that takes its name when it is rotated. */
 static int read_input(watch *w, const char *path, int follow)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     size_t cap = KASA_SENSOR_MAX_LINE + 65536, len = 0, start = 0;
     char *buf;
-    int rc = 0, skipping = 0;
+    int rc = 0, skipping = 0, rotated = 0;
 
     if (!f) {
         fprintf(stderr, "kasa: error: %s: %s\n", path, strerror(errno));
@@ -407,6 +428,44 @@ static int read_input(watch *w, const char *path, int follow)
             break;
         }
         clearerr(f);
+        if (rotated) {
+            /* the old file read to its end once more since it was
+             * renamed: what it ends with is a line of its own */
+            FILE *nf = fopen(path, "rb");
+            if (nf) {
+                if (len > start && !skipping)
+                    rc = one_line(w, buf + start, len - start);
+                fclose(f);
+                f = nf;
+                len = start = 0;
+                skipping = rotated = 0;
+                w->lineno = 0;
+                fprintf(stderr,
+                        "kasa: %s: a new file took its name (rotated): "
+                        "reading it from its start\n",
+                        w->input);
+                continue;
+            }
+        } else if (f != stdin) {
+            switch (file_fate(f, path)) {
+            case ROTATED: rotated = 1; continue;
+            case TRUNCATED:
+                fprintf(stderr,
+                        "kasa: %s: truncated: reading it from its start\n",
+                        w->input);
+                if (fseeko(f, 0, SEEK_SET) != 0) {
+                    fprintf(stderr, "kasa: error: %s: %s\n", w->input,
+                            strerror(errno));
+                    rc = -1;
+                    continue;
+                }
+                len = start = 0;
+                skipping = 0;
+                w->lineno = 0;
+                continue;
+            case SAME: break;
+            }
+        }
         usleep(200000);
         if (rc == 0)
             rc = between(w);

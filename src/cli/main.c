@@ -319,7 +319,9 @@ static const kasa_cli_topic kasa_cli_topics[] = {
      "                      (observed-data or bundles, one per "
      "line)\n" KASA_CLI_STORE_HELP
      "  -o, --output FILE   append warnings to FILE (default: stdout)\n"
-     "  -F, --follow        at the end of a file, wait for more lines\n"
+     "  -F, --follow        at the end of a file, wait for more lines; when\n"
+     "                      the file is rotated (renamed or truncated), go\n"
+     "                      on with the new one, as tail -F\n"
      "  --zeek-log LOG      which Zeek log the lines are (conn, dns, http,\n"
      "                      files, ssl, x509, smtp); default: from _path or\n"
      "                      the file's name\n"

@@ -251,6 +251,56 @@ expect_err "exp.json: 4 lines"
 expect_count out "indicator--$EXP" 2
 expect_not_out '"observed":"2026-11-23T03:00:03.000000Z"'
 
+# --follow through a log rotation, as tail -F: logrotate renames the file
+# (and the writer goes on in the old one until it reopens), or copies it
+# and truncates it (copytruncate)
+dns_hit() { # dns_hit SECOND
+    eve "$1" dns '"dest_ip":"10.0.0.1","dest_port":53,"proto":"UDP","dns":{"type":"query","rrname":"c2.nenkin-info.example","rrtype":"A"}'
+}
+# wait_err TEXT: until the watcher has said TEXT on stderr
+wait_err() {
+    j=0
+    until grep -q "$1" "$TMP/watch.err"; do
+        sleep 0.1
+        j=$((j + 1))
+        if [ $j -gt 100 ]; then
+            echo "FAIL: the watcher never said: $1"
+            fail=$((fail + 1))
+            return 1
+        fi
+    done
+}
+: >"$TMP/rot.json"
+"$KASA" watch --store "$STORE" --follow --reload 0 --no-sightings \
+    "$TMP/rot.json" >"$TMP/watch.out" 2>"$TMP/watch.err" &
+pid=$!
+sleep 0.3
+dns_hit 1 >>"$TMP/rot.json"
+wait_lines 1 rot.json
+mv "$TMP/rot.json" "$TMP/rot.json.1"
+dns_hit 2 >>"$TMP/rot.json.1"
+dns_hit 3 >"$TMP/rot.json"
+wait_lines 3 rot.json
+wait_err 'rot.json: a new file took its name (rotated)'
+cp "$TMP/rot.json" "$TMP/rot.json.2"
+: >"$TMP/rot.json"
+wait_err 'rot.json: truncated'
+dns_hit 4 >>"$TMP/rot.json"
+wait_lines 4 rot.json
+kill -TERM "$pid"
+rc=0
+wait "$pid" || rc=$?
+pid=""
+cp "$TMP/watch.out" "$TMP/out"
+cp "$TMP/watch.err" "$TMP/err"
+runs=$((runs + 1))
+name="--follow reads on through a rename and a truncation, losing no line"
+expect_rc 0
+expect_count out "indicator--$DOM" 4
+expect_out '"observed":"2026-11-23T01:00:02.000000Z"'
+expect_out '"observed":"2026-11-23T01:00:04.000000Z"'
+expect_err 'rot.json: 4 lines'
+
 name="names in any case match; an indicator in capitals is reported at load"
 CASE=55555555-5555-4555-8555-555555555555
 {
