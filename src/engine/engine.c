@@ -1145,7 +1145,7 @@ void kasa_engine_set_unseen(kasa_engine *e, kasa_unseen_fn fn, void *ctx)
 }
 
 /* Does path p (kasa__path's text: steps apart by KASA__PATH_SEP) end with
- * `steps` ("a\x1fb")?  A whole step, or the whole path when `whole`. */
+ * the whole steps `steps` (or is it `steps`, when `whole`)? */
 static bool path_ends(const char *p, size_t n, const char *steps, bool whole)
 {
     size_t k = strlen(steps);
@@ -1158,28 +1158,31 @@ static bool path_ends(const char *p, size_t n, const char *steps, bool whole)
 /* Why the sensors never write value v at path p so, or NULL: they write
  * names and addresses in lower case, and a URL's scheme and host, and a
  * mail address's domain (sensor.c). */
+#define SEP "\x1f" /* KASA__PATH_SEP, in a string */
+_Static_assert(KASA__PATH_SEP == '\x1f', "SEP is not KASA__PATH_SEP");
+
 static const char *unseen_why(const char *p, size_t pn, const char *v, size_t n)
 {
     size_t se, h, he, at;
 
-    if (path_ends(p, pn, "domain-name\x1fvalue", true) ||
-        path_ends(p, pn, "ipv6-addr\x1fvalue", true) ||
-        path_ends(p, pn, "resolves_to_refs\x1f[*]\x1fvalue", false) ||
-        path_ends(p, pn, "src_ref\x1fvalue", false) ||
-        path_ends(p, pn, "dst_ref\x1fvalue", false))
+    if (path_ends(p, pn, "domain-name" SEP "value", true) ||
+        path_ends(p, pn, "ipv6-addr" SEP "value", true) ||
+        path_ends(p, pn, "resolves_to_refs" SEP "[*]" SEP "value", false) ||
+        path_ends(p, pn, "src_ref" SEP "value", false) ||
+        path_ends(p, pn, "dst_ref" SEP "value", false))
         return kasa__has_upper(v, n) ? "a name or address in capitals" : NULL;
-    if (path_ends(p, pn, "url\x1fvalue", true))
+    if (path_ends(p, pn, "url" SEP "value", true))
         return kasa__url_host(v, n, &se, &h, &he) &&
                        (kasa__has_upper(v, se) ||
                         kasa__has_upper(v + h, he - h))
                    ? "a URL whose scheme or host is in capitals"
                    : NULL;
-    if (path_ends(p, pn, "email-addr\x1fvalue", true) ||
-        path_ends(p, pn, "from_ref\x1fvalue", false) ||
-        path_ends(p, pn, "sender_ref\x1fvalue", false) ||
-        path_ends(p, pn, "to_refs\x1f[*]\x1fvalue", false) ||
-        path_ends(p, pn, "cc_refs\x1f[*]\x1fvalue", false) ||
-        path_ends(p, pn, "bcc_refs\x1f[*]\x1fvalue", false)) {
+    if (path_ends(p, pn, "email-addr" SEP "value", true) ||
+        path_ends(p, pn, "from_ref" SEP "value", false) ||
+        path_ends(p, pn, "sender_ref" SEP "value", false) ||
+        path_ends(p, pn, "to_refs" SEP "[*]" SEP "value", false) ||
+        path_ends(p, pn, "cc_refs" SEP "[*]" SEP "value", false) ||
+        path_ends(p, pn, "bcc_refs" SEP "[*]" SEP "value", false)) {
         for (at = n; at > 0 && v[at - 1] != '@'; at--)
             ;
         return at && kasa__has_upper(v + at, n - at)
@@ -1188,6 +1191,8 @@ static const char *unseen_why(const char *p, size_t pn, const char *v, size_t n)
     }
     return NULL;
 }
+
+#undef SEP
 
 typedef struct unseen {
     kasa_engine *e;
