@@ -338,6 +338,13 @@ static int one_line(watch *w, const char *line, size_t len)
     return 0;
 }
 
+static bool regular(FILE *f)
+{
+    struct stat st;
+
+    return fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+}
+
 /* What became of a followed file since it was opened, as tail -F asks:
  * another file took its name (logrotate's rename, Suricata reopening on
  * SIGHUP), or it was cut short (copytruncate). */
@@ -348,7 +355,7 @@ static fate file_fate(FILE *f, const char *path)
     struct stat open, named;
     off_t at = ftello(f);
 
-    if (fstat(fileno(f), &open) != 0 || !S_ISREG(open.st_mode))
+    if (fstat(fileno(f), &open) != 0)
         return SAME;
     /* no file of that name for now: the old one is still read */
     if (stat(path, &named) == 0 &&
@@ -422,7 +429,9 @@ static int read_input(watch *w, const char *path, int follow)
             rc = -1;
             break;
         }
-        if (!follow) {
+        if (!follow || !regular(f)) {
+            /* a pipe's end is its last: --follow waits on files only, as
+             * tail -f */
             if (len > start && !skipping)
                 rc = one_line(w, buf + start, len - start);
             break;

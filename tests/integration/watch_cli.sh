@@ -301,6 +301,14 @@ expect_out '"observed":"2026-11-23T01:00:02.000000Z"'
 expect_out '"observed":"2026-11-23T01:00:04.000000Z"'
 expect_err 'rot.json: 4 lines'
 
+name="--follow on a pipe ends with the pipe, as tail -f"
+rc=0
+dns_hit 1 | timeout 20 "$KASA" watch --store "$STORE" --follow --reload 0 \
+    --no-sightings - >"$TMP/out" 2>"$TMP/err" || rc=$?
+runs=$((runs + 1))
+expect_rc 0
+expect_count out "indicator--$DOM" 1
+
 name="names in any case match; an indicator in capitals is reported at load"
 CASE=55555555-5555-4555-8555-555555555555
 {
