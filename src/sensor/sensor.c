@@ -18,6 +18,7 @@ struct kasa_sensor {
     kasa_sensor_format format;
     const kasa__decoder *decoder;
     char log[16];
+    bool tsv; /* a Zeek TSV header was read (#separator) */
     kasa__line line;
     kasa__obs obs;
     kasa_sensor_stats st;
@@ -553,6 +554,21 @@ kasa_err kasa_sensor_line(kasa_sensor *s, const char *line, size_t len,
     if (s->format == KASA_SENSOR_STIX) {
         err = stix_line(s, line, len, &r, diag);
         goto out;
+    }
+    if (s->format == KASA_SENSOR_ZEEK && line[i] != '{' &&
+        (line[i] == '#' || s->tsv)) {
+        /* Zeek's default format, tab-separated with # headers: say what
+         * it is once, not "'{' expected" on every line */
+        bool first =
+            !s->tsv && len - i >= 10 && memcmp(line + i, "#separator", 10) == 0;
+        s->tsv |= first;
+        s->st.unknown++;
+        return kasa__diag_at(diag, KASA_EDATA, NULL, 0, 0, 0, "%s",
+                             first ? "a Zeek log in TSV, which kasa does not "
+                                     "read: have Zeek write JSON "
+                                     "(LogAscii::use_json = T)"
+                             : line[i] == '#' ? "a Zeek TSV header"
+                                              : "a line of a Zeek TSV log");
     }
     if (!kasa__jscan_run(&l->scan, line, len, s->decoder->schema)) {
         s->st.malformed++;
