@@ -315,9 +315,9 @@ static const kasa_cli_topic kasa_cli_topics[] = {
      "file and on SIGUSR1; SIGTERM and SIGINT stop after the current line.\n"
      "\n"
      "options:\n"
-     "  -f, --format FMT    eve (Suricata, default), zeek (JSON logs) or stix\n"
-     "                      (observed-data or bundles, one per "
-     "line)\n" KASA_CLI_STORE_HELP
+     "  -f, --format FMT    eve (Suricata, default), zeek (JSON or TSV logs)\n"
+     "                      or stix (observed-data or bundles, one per\n"
+     "                      line)\n" KASA_CLI_STORE_HELP
      "  -o, --output FILE   append warnings to FILE (default: stdout)\n"
      "  -F, --follow        at the end of a file, wait for more lines; when\n"
      "                      the file is rotated (renamed or truncated), go\n"

@@ -18,7 +18,9 @@ struct kasa_sensor {
     kasa_sensor_format format;
     const kasa__decoder *decoder;
     char log[16];
-    bool tsv; /* a Zeek TSV header was read (#separator) */
+    kasa__tsv tsv; /* a Zeek TSV log's headers */
+    char *tsvbuf;  /* a TSV record's values, unescaped */
+    size_t tsvcap;
     kasa__line line;
     kasa__obs obs;
     kasa_sensor_stats st;
@@ -49,6 +51,7 @@ void kasa_sensor_free(kasa_sensor *s)
     if (!s)
         return;
     free(s->line.scratch);
+    free(s->tsvbuf);
     free(s);
 }
 
@@ -145,14 +148,15 @@ void kasa__line_prop(kasa__line *l, kasa__obs *o, int obj, const char *key,
 }
 
 /* A short string value as a C string in buf; false when it is not a
- * string, is empty or does not fit. */
+ * string, is empty, does not fit or holds a NUL (JSON cannot, a Zeek TSV
+ * log can: \x00). */
 static bool cstr(kasa__line *l, const kasa__jval *v, char *buf, size_t size)
 {
     const char *s;
     size_t n;
 
     if (!v || v->kind != KASA__J_STR || !(s = kasa__line_str(l, v, &n)) ||
-        n == 0 || n >= size)
+        n == 0 || n >= size || memchr(s, '\0', n))
         return false;
     memcpy(buf, s, n);
     buf[n] = '\0';
@@ -555,22 +559,32 @@ kasa_err kasa_sensor_line(kasa_sensor *s, const char *line, size_t len,
         err = stix_line(s, line, len, &r, diag);
         goto out;
     }
-    if (s->format == KASA_SENSOR_ZEEK && line[i] != '{' &&
-        (line[i] == '#' || s->tsv)) {
-        /* Zeek's default format, tab-separated with # headers: say what
-         * it is once, not "'{' expected" on every line */
-        bool first =
-            !s->tsv && len - i >= 10 && memcmp(line + i, "#separator", 10) == 0;
-        s->tsv |= first;
-        s->st.unknown++;
-        return kasa__diag_at(diag, KASA_EDATA, NULL, 0, 0, 0, "%s",
-                             first ? "a Zeek log in TSV, which kasa does not "
-                                     "read: have Zeek write JSON "
-                                     "(LogAscii::use_json = T)"
-                             : line[i] == '#' ? "a Zeek TSV header"
-                                              : "a line of a Zeek TSV log");
+    if (s->format == KASA_SENSOR_ZEEK && line[i] == '#') {
+        /* Zeek's default format, tab-separated: a header */
+        err = kasa__tsv_header(&s->tsv, s->decoder->schema, line + i, len - i,
+                               diag);
+        if (err != KASA_OK)
+            s->st.malformed++;
+        return err;
     }
-    if (!kasa__jscan_run(&l->scan, line, len, s->decoder->schema)) {
+    if (s->format == KASA_SENSOR_ZEEK && s->tsv.on && line[i] != '{') {
+        if (len && line[len - 1] == '\r')
+            len--;
+        if (s->tsvcap < len + 1) {
+            char *n = realloc(s->tsvbuf, len + 1);
+            if (!n)
+                return kasa__diag_at(diag, KASA_ENOMEM, NULL, 0, 0, 0,
+                                     "out of memory");
+            s->tsvbuf = n;
+            s->tsvcap = len + 1;
+        }
+        err = kasa__tsv_record(&s->tsv, &l->scan, s->tsvbuf, line, len, diag);
+        if (err != KASA_OK) {
+            s->st.malformed++;
+            return err;
+        }
+        line = s->tsvbuf; /* the values' bytes, unescaped */
+    } else if (!kasa__jscan_run(&l->scan, line, len, s->decoder->schema)) {
         s->st.malformed++;
         /* at the end of the line (a truncated one) the offset is len:
          * the diagnostic points after the last byte, at nothing */
@@ -591,7 +605,11 @@ kasa_err kasa_sensor_line(kasa_sensor *s, const char *line, size_t len,
     l->used = 0;
     index_slots(l);
     l->source[0] = '\0';
-    err = s->decoder->decode(l, &s->obs, s->log[0] ? s->log : NULL, diag);
+    err = s->decoder->decode(l, &s->obs,
+                             s->log[0]        ? s->log
+                             : s->tsv.path[0] ? s->tsv.path
+                                              : NULL,
+                             diag);
     if (err != KASA_OK) {
         if (err == KASA_EDATA)
             s->st.unknown++;

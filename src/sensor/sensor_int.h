@@ -92,6 +92,33 @@ const char *kasa__line_lower(kasa__line *l, const kasa__jval *v, size_t *n);
 void kasa__line_count(kasa__line *l, kasa__obs *o, int obj, const char *key,
                       uint8_t slot);
 
+/* Zeek's tab-separated logs (tsv.c): what the headers said. */
+#define KASA__TSV_MAX_FIELDS 256u
+
+typedef struct kasa__tsv {
+    bool on; /* a #separator header was read */
+    char sep, setsep;
+    char unset[16], empty[16]; /* "-", "(empty)" */
+    size_t unsetlen, emptylen;
+    char path[16]; /* #path: the log, "" when not said */
+    size_t nfields;
+    uint8_t slot[KASA__TSV_MAX_FIELDS]; /* 0: a field the decoder skips */
+    uint8_t kind[KASA__TSV_MAX_FIELDS]; /* of #types; KASA__J_STR without */
+    bool list[KASA__TSV_MAX_FIELDS];    /* a set or vector */
+} kasa__tsv;
+
+/* Take a header line ('#' first): #separator starts a log anew; #fields and
+ * #types name the columns, mapped to the schema's slots.  KASA_EDATA (or
+ * KASA_ELIMIT) with `diag` for a header that cannot be read. */
+kasa_err kasa__tsv_header(kasa__tsv *t, const kasa__jkey *schema,
+                          const char *line, size_t len, kasa_diag *diag);
+
+/* Read a record into scan's values, as kasa__jscan_run would from the
+ * JSON log's line; their bytes, unescaped, go to buf (room for len).
+ * KASA_EDATA with `diag` when its fields are not #fields's. */
+kasa_err kasa__tsv_record(const kasa__tsv *t, kasa__jscan *scan, char *buf,
+                          const char *line, size_t len, kasa_diag *diag);
+
 /* A time: ISO 8601 with an optional fraction and a zone ("Z", "+0900",
  * "+09:00"), or (as a number token) seconds since 1970 with a fraction. */
 bool kasa__sensor_time(const char *s, size_t n, bool number, int64_t *us);

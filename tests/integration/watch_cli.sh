@@ -136,6 +136,23 @@ expect_count out '"indicator":' 1
 expect_out '"source":"zeek:dns"'
 expect_out '"observed":"2025-11-23T01:00:00.500000Z"'
 
+name="Zeek: a TSV log (Zeek's default), its log named by #path"
+{
+    printf '#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n'
+    printf '#unset_field\t-\n#path\tdns\n#open\t2025-11-23-10-00-00\n'
+    printf '#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tquery\tanswers\n'
+    printf '#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tvector[string]\n'
+    printf '1763859600.500000\tC1\t10.0.0.5\t5353\t10.0.0.1\t53\tudp\tC2.nenkin-info.example\t203.0.113.66\n'
+    printf '1763859601.500000\tC2\t10.0.0.5\t5354\t10.0.0.1\t53\tudp\tok.example\t(empty)\n'
+    printf '#close\t2025-11-23-11-00-00\n'
+} >"$TMP/current.log"
+run watch --store "$STORE" --format zeek --no-sightings --reload 0 "$TMP/current.log"
+expect_rc 0
+expect_count out '"indicator":' 1
+expect_out '"source":"zeek:dns"'
+expect_out '"observed":"2025-11-23T01:00:00.500000Z"'
+expect_err "2 events, 0 malformed, 0 unknown; 1 matched"
+
 name="usage errors"
 run watch --store "$STORE" --format pcap "$TMP/eve.json"
 expect_rc 2

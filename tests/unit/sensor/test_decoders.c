@@ -1132,6 +1132,132 @@ static void test_zeek_records(void **state)
                 sizeof(zeek_samples) / sizeof(zeek_samples[0]));
 }
 
+/* -- Zeek's tab-separated logs ------------------------------------------------
+ */
+
+/* A value as Zeek's ASCII writer puts it in a TSV field: a separator, a
+ * set separator (in a set), a backslash or a byte that is not printable
+ * as \xHH. */
+static void tsv_put(char **w, const char *v, bool in_set)
+{
+    for (; *v; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (c == '\t' || c == '\\' || (in_set && c == ',') || c < 0x20 ||
+            c >= 0x7f)
+            *w += sprintf(*w, "\\x%02x", c);
+        else
+            *(*w)++ = (char)c;
+    }
+}
+
+static const char *tsv_type(const json_t *v)
+{
+    return json_is_integer(v)                    ? "count"
+           : json_is_real(v)                     ? "double"
+           : json_is_true(v) || json_is_false(v) ? "bool"
+                                                 : "string";
+}
+
+static void tsv_scalar(char **w, const json_t *v, bool in_set)
+{
+    if (json_is_string(v))
+        tsv_put(w, json_string_value(v), in_set);
+    else if (json_is_integer(v))
+        *w += sprintf(*w, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        *w += sprintf(*w, "%.6f", json_real_value(v));
+    else if (json_is_boolean(v))
+        *(*w)++ = json_is_true(v) ? 'T' : 'F';
+    else
+        *(*w)++ = '-';
+}
+
+/* The JSON log's record as Zeek writes it in TSV: its headers (each ending
+ * in '\n') in hdr, the record in rec. */
+static void json_to_tsv(const char *line, char *hdr, char *rec)
+{
+    json_t *j = json_loads(line, 0, NULL), *v;
+    const char *key;
+    char fields[4096] = "#fields", types[4096] = "#types", *w = rec;
+    size_t i, nf = 0;
+
+    assert_non_null(j);
+    json_object_foreach(j, key, v)
+    {
+        const char *t = tsv_type(v);
+        char vt[64];
+        if (json_is_array(v)) {
+            snprintf(vt, sizeof(vt), "vector[%s]",
+                     json_array_size(v) ? tsv_type(json_array_get(v, 0))
+                                        : "string");
+            t = vt;
+        }
+        /* Zeek writes time as seconds with a fraction */
+        if (strcmp(key, "ts") == 0 && json_is_real(v))
+            t = "time";
+        snprintf(fields + strlen(fields), sizeof(fields) - strlen(fields),
+                 "\t%s", key);
+        snprintf(types + strlen(types), sizeof(types) - strlen(types), "\t%s",
+                 t);
+        if (nf++)
+            *w++ = '\t';
+        if (!json_is_array(v)) {
+            tsv_scalar(&w, v, false);
+            continue;
+        }
+        if (json_array_size(v) == 0)
+            w += sprintf(w, "(empty)");
+        for (i = 0; i < json_array_size(v); i++) {
+            if (i)
+                *w++ = ',';
+            tsv_scalar(&w, json_array_get(v, i), true);
+        }
+    }
+    *w = '\0';
+    sprintf(hdr,
+            "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n"
+            "#unset_field\t-\n#open\t2024-03-05-14-00-00\n%s\n%s\n",
+            fields, types);
+    json_decref(j);
+}
+
+/* Every Zeek record of the JSON samples, written as Zeek's TSV writer
+ * would, warns exactly as the JSON line does. */
+static void test_zeek_tsv_as_json(void **state)
+{
+    kasa_engine *e = engine_new();
+    char hdr[8192], rec[8192];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(zeek_samples) / sizeof(zeek_samples[0]); i++) {
+        const sample *z = &zeek_samples[i];
+        kasa_sensor *s = kasa_sensor_new(e, KASA_SENSOR_ZEEK, z->log);
+        kasa_sensor_stats st;
+        char name[160], *h, *nl;
+        warnings ws;
+        kasa_diag d;
+
+        assert_non_null(s);
+        json_to_tsv(z->line, hdr, rec);
+        for (h = hdr; (nl = strchr(h, '\n')); h = nl + 1)
+            if (kasa_sensor_line(s, h, (size_t)(nl - h), collect, NULL, &d) !=
+                KASA_OK)
+                fail_msg("%s: header %.*s: %s", z->name, (int)(nl - h), h,
+                         d.message);
+        memset(&ws, 0, sizeof(ws));
+        if (kasa_sensor_line(s, rec, strlen(rec), collect, &ws, &d) != KASA_OK)
+            fail_msg("%s, in TSV: %s\n%s%s", z->name, d.message, hdr, rec);
+        snprintf(name, sizeof(name), "%s, in TSV", z->name);
+        check_warnings(name, &ws, z->warn, z->source, z->time_us);
+        kasa_sensor_stats_get(s, &st);
+        assert_int_equal(st.events, 1);
+        assert_int_equal(st.malformed + st.unknown, 0);
+        kasa_sensor_free(s);
+    }
+    kasa_engine_free(e);
+}
+
 /* The warnings' source names the log: _path first, then what the sensor
  * was told, then "log". */
 static void test_zeek_source(void **state)
@@ -1362,11 +1488,19 @@ static void test_zeek_not_records(void **state)
     kasa_engine *e = engine_new();
     kasa_sensor *s = kasa_sensor_new(e, KASA_SENSOR_ZEEK, "dns");
     const bad_line bad[] = {
-        /* Zeek's default, TSV: said once what it is, then skipped */
-        {"#separator \\x09", 0, KASA_EDATA, 0, "LogAscii::use_json = T"},
-        {"#fields\tts\tuid\tquery", 0, KASA_EDATA, 0, "a Zeek TSV header"},
-        {"1709616127.5\tC1\tupdate.badcdn-example.net", 0, KASA_EDATA, 0,
-         "a line of a Zeek TSV log"},
+        /* Zeek's default, TSV: headers that cannot be read */
+        {"#fields\tts\tquery", 0, KASA_EDATA, 0, "a header before #separator"},
+        {"#separator ,,", 0, KASA_EDATA, 0, "a separator of one byte"},
+        {"#separator \\x09", 0, KASA_OK, 0, ""},
+        {"1709616127.5\tupdate.badcdn-example.net", 0, KASA_EDATA, 0,
+         "a record before #fields"},
+        {"#fields\tts\tquery", 0, KASA_OK, 0, ""},
+        {"#types\ttime", 0, KASA_EDATA, 0, "1 types for 2 fields"},
+        {"#types\ttime\tstring", 0, KASA_OK, 0, ""},
+        {"1709616127.5", 0, KASA_EDATA, 0, "a record of 1 fields"},
+        {"1709616127.5\tx.example\tmore", 0, KASA_EDATA, 0,
+         "more than the 2 fields"},
+        {"yesterday\tx.example", 0, KASA_EDATA, 0, "invalid ts"},
         {"{\"ts\":1709616127.118304,\"query\":\"update.badcdn-example.net\"", 0,
          KASA_EJSON, 59, "',' or '}' expected"},
         {"{\"ts\":1709616127.118304,\"answers\":[\"a\" \"b\"]}", 0, KASA_EJSON,
@@ -1401,9 +1535,9 @@ static void test_zeek_not_records(void **state)
     bytes += strlen(good);
     assert_int_equal(ws.n, 1);
     kasa_sensor_stats_get(s, &st);
-    assert_int_equal(st.lines, 11);
-    assert_int_equal(st.malformed, 3);
-    assert_int_equal(st.unknown, 7);
+    assert_int_equal(st.lines, 18);
+    assert_int_equal(st.malformed, 9);
+    assert_int_equal(st.unknown, 5);
     assert_int_equal(st.events, 1);
     assert_int_equal(st.matched, 1);
     assert_int_equal(st.warnings, 1);
@@ -1511,6 +1645,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_eve_records),
         cmocka_unit_test(test_zeek_records),
+        cmocka_unit_test(test_zeek_tsv_as_json),
         cmocka_unit_test(test_zeek_source),
         cmocka_unit_test(test_stix_lines),
         cmocka_unit_test(test_eve_not_records),
