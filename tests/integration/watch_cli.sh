@@ -172,6 +172,18 @@ batch() { # batch FIRST COUNT: COUNT dns lines for late.example
         i=$((i + 1))
     done >>"$TMP/stream.json"
 }
+# stop_watch: stop the watcher started in the background; what it wrote
+# becomes $TMP/out and $TMP/err, its exit status $rc
+stop_watch() {
+    kill -TERM "$pid"
+    rc=0
+    wait "$pid" || rc=$?
+    pid=""
+    cp "$TMP/watch.out" "$TMP/out"
+    cp "$TMP/watch.err" "$TMP/err"
+    runs=$((runs + 1))
+}
+
 # wait_lines N [FILE]: until the watcher's summary (SIGUSR1) says N lines
 wait_lines() {
     j=0
@@ -208,13 +220,7 @@ indicator $LATE "[domain-name:value = 'late.example']" \
 sleep 0.5
 batch 600 300
 wait_lines 900
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-pid=""
-cp "$TMP/watch.out" "$TMP/out"
-cp "$TMP/watch.err" "$TMP/err"
-runs=$((runs + 1))
+stop_watch
 
 name="reload under load: every line read once, warnings only while in force"
 expect_rc 0
@@ -255,13 +261,7 @@ sleep 1 # past valid_until, and more than one reload period
 exp_line 3
 exp_line 4
 wait_lines 4 exp.json
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-pid=""
-cp "$TMP/watch.out" "$TMP/out"
-cp "$TMP/watch.err" "$TMP/err"
-runs=$((runs + 1))
+stop_watch
 name="an indicator past its valid_until stops warning, without a restart"
 expect_rc 0
 expect_err "exp.json: 4 lines"
@@ -304,13 +304,7 @@ cp "$TMP/rot.json" "$TMP/rot.json.2"
 wait_err 'rot.json: truncated'
 dns_hit 4 >>"$TMP/rot.json"
 wait_lines 4 rot.json
-kill -TERM "$pid"
-rc=0
-wait "$pid" || rc=$?
-pid=""
-cp "$TMP/watch.out" "$TMP/out"
-cp "$TMP/watch.err" "$TMP/err"
-runs=$((runs + 1))
+stop_watch
 name="--follow reads on through a rename and a truncation, losing no line"
 expect_rc 0
 expect_count out "indicator--$DOM" 4
