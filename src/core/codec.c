@@ -168,6 +168,14 @@ bool kasa__has_upper(const char *s, size_t n)
     return false;
 }
 
+void kasa__ascii_lower(char *dst, const char *src, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        dst[i] = src[i] >= 'A' && src[i] <= 'Z' ? (char)(src[i] + 32) : src[i];
+}
+
 bool kasa__url_host(const char *u, size_t n, size_t *scheme_end, size_t *host,
                     size_t *host_end)
 {

@@ -146,6 +146,10 @@ bool kasa__is_ascii(const char *s, size_t n);
 /* Does s[0..n) hold an ASCII capital letter? */
 bool kasa__has_upper(const char *s, size_t n);
 
+/* dst[0..n) = src[0..n) with its ASCII capitals in lower case (dst may be
+ * src). */
+void kasa__ascii_lower(char *dst, const char *src, size_t n);
+
 /* Where an absolute URL's scheme ends and its host (with its port) lies:
  * "HTTP://user:PW@Host:8080/Path" gives 4, and [15, 24).  RFC 3986
  * compares those without regard to case.  False when u has no "://". */

@@ -165,14 +165,10 @@ kasa_err kasa_allowlist_add(kasa_allowlist *a, const char *kind,
     /* hostnames compare without a trailing dot, in lower case */
     if (kind[0] == 'h') {
         char *low = malloc(len + 1);
-        size_t i;
         kasa_err err;
         if (!low)
             return KASA_ENOMEM;
-        for (i = 0; i < len; i++)
-            low[i] = (value[i] >= 'A' && value[i] <= 'Z')
-                         ? (char)(value[i] + 32)
-                         : value[i];
+        kasa__ascii_lower(low, value, len);
         while (len && low[len - 1] == '.')
             len--;
         if (len && low[0] == '.') /* ".example.com": the same, as MISP */
@@ -193,8 +189,7 @@ static const entry *find_host(const kasa_allowlist *a, const char *h, size_t n)
 
     if (n == 0 || n >= sizeof(low) || !a->cap)
         return NULL;
-    for (i = 0; i < n; i++)
-        low[i] = (h[i] >= 'A' && h[i] <= 'Z') ? (char)(h[i] + 32) : h[i];
+    kasa__ascii_lower(low, h, n);
     while (n && low[n - 1] == '.')
         n--;
     for (i = 0; i < n;) {

@@ -221,14 +221,12 @@ int kasa__line_host(kasa__line *l, kasa__obs *o, const kasa__jval *v)
 static const char *lower(kasa__line *l, const char *s, size_t n)
 {
     char *out;
-    size_t i;
 
     if (!kasa__has_upper(s, n))
         return s;
     if (!(out = kasa__line_alloc(l, n)))
         return NULL;
-    for (i = 0; i < n; i++)
-        out[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] + 32) : s[i];
+    kasa__ascii_lower(out, s, n);
     return out;
 }
 
@@ -253,7 +251,7 @@ static const char *host_name(kasa__line *l, const kasa__jval *v, size_t *n)
  * u names no scheme ("...://"). */
 static const char *url_text(kasa__line *l, const char *u, size_t n)
 {
-    size_t se, h, he, i;
+    size_t se, h, he;
     char *out;
 
     if (!kasa__url_host(u, n, &se, &h, &he))
@@ -262,10 +260,9 @@ static const char *url_text(kasa__line *l, const char *u, size_t n)
         return u;
     if (!(out = kasa__line_alloc(l, n)))
         return NULL;
-    for (i = 0; i < n; i++)
-        out[i] = (i < se || (i >= h && i < he)) && u[i] >= 'A' && u[i] <= 'Z'
-                     ? (char)(u[i] + 32)
-                     : u[i];
+    memcpy(out, u, n);
+    kasa__ascii_lower(out, out, se);
+    kasa__ascii_lower(out + h, out + h, he - h);
     return out;
 }
 
@@ -335,7 +332,7 @@ static const char *addr_spec(const char *s, size_t n, size_t *an)
 static const char *address(kasa__line *l, const char *s, size_t n,
                            const char **a, size_t *an)
 {
-    size_t at, i;
+    size_t at;
     char *out;
 
     if (!(*a = addr_spec(s, n, an)))
@@ -346,10 +343,8 @@ static const char *address(kasa__line *l, const char *s, size_t n,
         return *a;
     if (!(out = kasa__line_alloc(l, *an)))
         return NULL;
-    for (i = 0; i < *an; i++)
-        out[i] = i >= at && (*a)[i] >= 'A' && (*a)[i] <= 'Z'
-                     ? (char)((*a)[i] + 32)
-                     : (*a)[i];
+    memcpy(out, *a, at);
+    kasa__ascii_lower(out + at, *a + at, *an - at);
     return out;
 }
 
