@@ -184,23 +184,31 @@ stop_watch() {
     runs=$((runs + 1))
 }
 
-# wait_lines N [FILE]: until the watcher's summary (SIGUSR1) says N lines
-wait_lines() {
+# poll WHAT CMD...: run CMD until it succeeds, 100 tries at most; else
+# count a failure, saying WHAT did not happen
+poll() {
+    what=$1
+    shift
     j=0
-    while :; do
-        kill -USR1 "$pid"
-        sleep 0.2
-        if grep -q "${2:-stream.json}: $1 lines" "$TMP/watch.err"; then
-            return 0
-        fi
+    until "$@"; do
+        sleep 0.1
         j=$((j + 1))
         if [ $j -gt 100 ]; then
-            echo "FAIL: the watcher did not reach $1 lines"
+            echo "FAIL: $what"
             tail -3 "$TMP/watch.err"
             fail=$((fail + 1))
             return 1
         fi
     done
+}
+# wait_lines N [FILE]: until the watcher's summary (SIGUSR1) says N lines
+summary_says() {
+    kill -USR1 "$pid"
+    sleep 0.1
+    grep -q "${2:-stream.json}: $1 lines" "$TMP/watch.err"
+}
+wait_lines() {
+    poll "the watcher did not reach $1 lines" summary_says "$@"
 }
 : >"$TMP/stream.json"
 "$KASA" watch --store "$STORE" --follow --reload 0.1 --no-sightings \
@@ -276,16 +284,7 @@ dns_hit() { # dns_hit SECOND
 }
 # wait_err TEXT: until the watcher has said TEXT on stderr
 wait_err() {
-    j=0
-    until grep -q "$1" "$TMP/watch.err"; do
-        sleep 0.1
-        j=$((j + 1))
-        if [ $j -gt 100 ]; then
-            echo "FAIL: the watcher never said: $1"
-            fail=$((fail + 1))
-            return 1
-        fi
-    done
+    poll "the watcher never said: $1" grep -q "$1" "$TMP/watch.err"
 }
 : >"$TMP/rot.json"
 "$KASA" watch --store "$STORE" --follow --reload 0 --no-sightings \
