@@ -142,38 +142,45 @@ static int reload(watch *w)
     return 0;
 }
 
-/* An indicator names a value on an allowlist: say so (the first 20). */
+/* Load-time warnings of one kind are shown 20 at a time: true for each
+ * of the first 20; the 21st says, in `rest`, what becomes of the others. */
+static bool first_20(unsigned long *shown, const char *rest)
+{
+    if ((*shown)++ < 20)
+        return true;
+    if (*shown == 21)
+        fprintf(stderr, "kasa: (%s)\n", rest);
+    return false;
+}
+
+/* An indicator names a value on an allowlist: say so. */
 static void on_allowed(void *ctx, const kasa_indicator *ind, const char *value,
                        const char *list)
 {
     watch *w = ctx;
 
-    if (w->allowed_shown++ < 20)
+    if (first_20(&w->allowed_shown, "further indicators naming allowlisted "
+                                    "values are only counted"))
         fprintf(stderr,
                 "kasa: warning: %s names %s, which allowlist %s holds: no "
                 "warning will be made on it\n",
                 ind->id, value, list);
-    else if (w->allowed_shown == 21)
-        fprintf(stderr, "kasa: (further indicators naming allowlisted "
-                        "values are only counted)\n");
 }
 
 /* An indicator compares with a value the sensor never writes so (a name in
- * capitals): say so (the first 20). */
+ * capitals): say so. */
 static void on_unseen(void *ctx, const kasa_indicator *ind, const char *value,
                       const char *why)
 {
     watch *w = ctx;
 
-    if (w->unseen_shown++ < 20)
+    if (first_20(&w->unseen_shown, "further indicators with values in "
+                                   "capitals are not shown"))
         fprintf(stderr,
                 "kasa: warning: %s compares with '%s', %s; the sensor writes "
                 "names in lower case (docs/sensors.md), so no record will "
                 "match it there\n",
                 ind->id, value, why);
-    else if (w->unseen_shown == 21)
-        fprintf(stderr, "kasa: (further indicators with values in capitals "
-                        "are not shown)\n");
 }
 
 /* -- warnings -----------------------------------------------------------------
