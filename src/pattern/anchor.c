@@ -182,6 +182,14 @@ static bool test_path(const cmp_test *t, kasa__path *p)
     return !p->over && p->hops <= KASA__PATH_HOPS;
 }
 
+/* Does the test hold its property equal to its literal or one of its set
+ * (=, NOT !=, IN)? */
+static bool is_equality(const cmp_test *t)
+{
+    return (t->op == OP_EQ && !t->negated) || (t->op == OP_NEQ && t->negated) ||
+           (t->op == OP_IN && !t->negated);
+}
+
 /* Does the test give EQ or NET anchors (not only TYPE)? */
 static bool test_indexed(const cmp_test *t)
 {
@@ -190,13 +198,13 @@ static bool test_indexed(const cmp_test *t)
 
     if (!test_path(t, &p))
         return false;
-    if ((t->op == OP_EQ && !t->negated) || (t->op == OP_NEQ && t->negated))
+    if (is_equality(t) && t->op != OP_IN)
         return t->lit.kind == V_STR;
-    if (t->op == OP_IN && !t->negated && t->nset > 0) {
+    if (is_equality(t)) {
         for (i = 0; i < t->nset; i++)
             if (t->set[i].kind != V_STR)
                 return false;
-        return true;
+        return t->nset > 0;
     }
     if ((t->op == OP_LIKE || t->op == OP_MATCHES) && !t->negated)
         return t->lit.kind == V_STR && (t->op == OP_LIKE || t->re);
@@ -254,12 +262,32 @@ static kasa_err cmp_anchors(const cmp_node *n, kasa__arena *a, aset *out)
     return KASA_OK;
 }
 
+/* The EQ anchors of an equality test, `an` holding its path: one for each
+ * string it names. */
+static kasa_err emit_eq(const cmp_test *t, kasa__anchor *an, kasa__anchor_fn fn,
+                        void *ctx)
+{
+    size_t i, n = t->op == OP_IN ? t->nset : 1;
+    kasa_err err = KASA_OK;
+
+    an->kind = KASA__ANCHOR_EQ;
+    for (i = 0; i < n && err == KASA_OK; i++) {
+        const value *v = t->op == OP_IN ? &t->set[i] : &t->lit;
+        if (v->kind != V_STR)
+            continue;
+        an->value = v->u.s.p;
+        an->valuelen = v->u.s.n;
+        an->key = kasa__key(an->where, an->value, an->valuelen);
+        err = fn(ctx, an);
+    }
+    return err;
+}
+
 static kasa_err emit_test(const cmp_test *t, size_t leaf, kasa__anchor_fn fn,
                           void *ctx)
 {
     kasa__anchor an;
     kasa__path p;
-    size_t i;
     kasa_err err;
 
     memset(&an, 0, sizeof(an));
@@ -315,22 +343,7 @@ static kasa_err emit_test(const cmp_test *t, size_t leaf, kasa__anchor_fn fn,
         free(owned);
         return err;
     }
-    an.kind = KASA__ANCHOR_EQ;
-    if (t->op != OP_IN) {
-        an.value = t->lit.u.s.p;
-        an.valuelen = t->lit.u.s.n;
-        an.key = kasa__key(an.where, an.value, an.valuelen);
-        return fn(ctx, &an);
-    }
-    for (i = 0; i < t->nset; i++) {
-        an.value = t->set[i].u.s.p;
-        an.valuelen = t->set[i].u.s.n;
-        an.key = kasa__key(an.where, an.value, an.valuelen);
-        err = fn(ctx, &an);
-        if (err != KASA_OK)
-            return err;
-    }
-    return KASA_OK;
+    return emit_eq(t, &an, fn, ctx);
 }
 
 kasa_err kasa__pattern_anchors(const kasa_pattern *p, kasa__anchor_fn fn,
@@ -365,24 +378,14 @@ static kasa_err each_equality(const cmp_node *n, size_t leaf,
             err = each_equality(n->kids[i], leaf, fn, ctx);
         return err;
     }
-    if (t->negated || (t->op != OP_EQ && t->op != OP_IN) || !test_path(t, &p))
+    if (!is_equality(t) || !test_path(t, &p))
         return KASA_OK;
     memset(&an, 0, sizeof(an));
-    an.kind = KASA__ANCHOR_EQ;
     an.leaf = leaf;
     an.path = p.buf;
     an.pathlen = p.len;
     an.where = p.hash;
-    for (i = 0; i < (t->op == OP_IN ? t->nset : 1) && err == KASA_OK; i++) {
-        const value *v = t->op == OP_IN ? &t->set[i] : &t->lit;
-        if (v->kind != V_STR)
-            continue;
-        an.value = v->u.s.p;
-        an.valuelen = v->u.s.n;
-        an.key = kasa__key(an.where, an.value, an.valuelen);
-        err = fn(ctx, &an);
-    }
-    return err;
+    return emit_eq(t, &an, fn, ctx);
 }
 
 kasa_err kasa__pattern_equalities(const kasa_pattern *p, kasa__anchor_fn fn,

@@ -530,7 +530,11 @@ static void test_unseen(void **state)
     put(e, "indicator--mail",
         "[email-message:from_ref.value = 'billing@Invoice.Example'] "
         "FOLLOWEDBY [ipv6-addr:value = '2001:DB8::1']");
-    assert_int_equal(r.n, 4);
+    /* NOT != is = */
+    put(e, "indicator--not", "[domain-name:value NOT != 'Neg.Example']");
+    assert_int_equal(r.n, 5);
+    assert_string_equal(r.what[4], "indicator--not Neg.Example (a name or "
+                                   "address in capitals)");
     assert_string_equal(r.what[0], "indicator--and Mixed.Example (a name or "
                                    "address in capitals)");
     assert_string_equal(r.what[1], "indicator--url HTTP://Bad.Example/x (a URL "
